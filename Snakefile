@@ -1,0 +1,24 @@
+# neurorecon: decode what a person saw from brain recordings.
+# Rules only wire files; the logic is in src/neurorecon (see docs/architecture.md).
+from snakemake.utils import min_version
+
+min_version("9.12")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/preprocess.smk"
+include: "rules/stimuli.smk"
+include: "rules/decode.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        "results/summary.tsv",
+        "results/report.html",

@@ -1,0 +1,61 @@
+# Shared helpers: config validation, versioned folders, code hashes.
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from neurorecon.artifacts import source_hash
+from neurorecon.config import check_config_keys
+from neurorecon.layout import build_layout
+
+SCHEMA_PATH = Path(workflow.basedir) / "config" / "schema.yaml"
+check_config_keys(config, yaml.safe_load(SCHEMA_PATH.read_text()))
+validate(config, schema=str(SCHEMA_PATH), set_default=True)
+
+LAYOUT = build_layout(config)
+DATA = LAYOUT.folders["data"]
+PRE = LAYOUT.folders["preprocess"]
+STIM = LAYOUT.folders["stimuli"]
+DEC = LAYOUT.folders["decode"]
+EVAL = LAYOUT.folders["evaluate"]
+BIDS_ROOT = LAYOUT.bids_root
+SUBJECTS = LAYOUT.subjects
+STIMULI_TSV = f"{BIDS_ROOT}/stimuli/stimuli.tsv"
+GROUNDTRUTH = f"{DATA}/derivatives/groundtruth"
+TINY_CLIP = config["stimuli"]["clip"]["model"] == "tiny"
+
+
+wildcard_constraints:
+    subject="|".join(SUBJECTS),
+
+
+def subject_data_marker(wildcards):
+    """The file whose existence means a subject's recordings are in place."""
+    if LAYOUT.synthetic:
+        return f"{GROUNDTRUTH}/sub-{wildcards.subject}/manifest.json"
+    return sorted(
+        str(p)
+        for p in Path(BIDS_ROOT, f"sub-{wildcards.subject}", "func").glob(
+            f"sub-{wildcards.subject}_task-{config['preprocess']['fmri']['task']}_run-*_bold.nii.gz"
+        )
+    )
+
+
+def groundtruth_input(wildcards):
+    """The noise-free responses of a synthetic subject (none for real data)."""
+    if LAYOUT.synthetic:
+        return {"truth": f"{GROUNDTRUTH}/sub-{wildcards.subject}/sub-{wildcards.subject}_groundtruth.npz"}
+    return {}
+
+
+def clip_model_input(wildcards):
+    """The trained tiny CLIP folder's config when the default model is used."""
+    return {"clip_config": f"{STIM}/model/open_clip_config.json"} if TINY_CLIP else {}
+
+
+def clip_history_input(wildcards):
+    """The tiny CLIP's loss history, for the report, when it was trained here."""
+    return {"clip_history": f"{STIM}/model/training.tsv"} if TINY_CLIP else {}

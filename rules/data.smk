@@ -1,0 +1,45 @@
+# Stage "data": the synthetic world as a BIDS dataset (real data is read in place).
+
+
+rule synth_world:
+    output:
+        world=f"{GROUNDTRUTH}/world.npz",
+        stimuli=f"{DATA}/stimuli/stimuli.tsv",
+        description=f"{DATA}/dataset_description.json",
+        manifest=f"{DATA}/manifest.json",
+    params:
+        cfg=config["data"]["synthetic"],
+        code=source_hash("synth", "artifacts.py"),
+    log:
+        f"logs/data/{LAYOUT.versions['data']}/synth_world.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/neuro.yaml"
+    script:
+        "../workflow/scripts/synth_world.py"
+
+
+rule synth_subject:
+    input:
+        world=rules.synth_world.output.world,
+        stimuli=rules.synth_world.output.stimuli,
+    output:
+        truth=f"{GROUNDTRUTH}/sub-{{subject}}/sub-{{subject}}_groundtruth.npz",
+        manifest=f"{GROUNDTRUTH}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=config["data"]["synthetic"],
+        code=source_hash("synth", "artifacts.py"),
+        bids_root=DATA,
+    log:
+        f"logs/data/{LAYOUT.versions['data']}/synth_subject_sub-{{subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=15,
+    conda:
+        "../envs/neuro.yaml"
+    script:
+        "../workflow/scripts/synth_subject.py"

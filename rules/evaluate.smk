@@ -1,0 +1,29 @@
+# Stage "evaluate": retrieval and identification metrics with chance and noise ceiling.
+
+
+rule evaluate_embeddings:
+    input:
+        unpack(groundtruth_input),
+        weights=rules.decode_ridge.output.weights,
+        info=rules.decode_ridge.output.info,
+        predictions=rules.decode_ridge.output.predictions,
+        responses=rules.preprocess_fmri.output.responses,
+        trials=rules.preprocess_fmri.output.trials,
+        embeddings=rules.embed_stimuli.output.embeddings,
+    output:
+        metrics=f"{EVAL}/sub-{{subject}}/metrics.tsv",
+        manifest=f"{EVAL}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=config["evaluate"],
+        code=source_hash("evaluate", "decode", "preprocess", "artifacts.py"),
+        method="ridge",
+    log:
+        f"logs/evaluate/{LAYOUT.versions['evaluate']}/sub-{{subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/neuro.yaml"
+    script:
+        "../workflow/scripts/evaluate_embeddings.py"

@@ -1,0 +1,25 @@
+# Stage "preprocess": BOLD runs -> single-trial responses (trials x voxels) + trial table.
+
+
+rule preprocess_fmri:
+    input:
+        data=subject_data_marker,
+        stimuli=STIMULI_TSV,
+    output:
+        responses=f"{PRE}/sub-{{subject}}/responses.npz",
+        trials=f"{PRE}/sub-{{subject}}/trials.tsv",
+        manifest=f"{PRE}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=config["preprocess"]["fmri"],
+        code=source_hash("preprocess", "io", "artifacts.py"),
+        bids_root=BIDS_ROOT,
+    log:
+        f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/neuro.yaml"
+    script:
+        "../workflow/scripts/preprocess_fmri.py"

@@ -1,0 +1,46 @@
+# Stage "stimuli": CLIP image and text embeddings of every stimulus.
+
+
+rule train_tiny_clip:
+    output:
+        config=f"{STIM}/model/open_clip_config.json",
+        weights=f"{STIM}/model/open_clip_model.safetensors",
+        history=f"{STIM}/model/training.tsv",
+        manifest=f"{STIM}/model/manifest.json",
+    params:
+        cfg=config["stimuli"]["clip"]["tiny"],
+        code=source_hash("stimuli", "synth", "artifacts.py"),
+    log:
+        f"logs/stimuli/{LAYOUT.versions['stimuli']}/train_tiny_clip.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/train_tiny_clip.py"
+
+
+rule embed_stimuli:
+    input:
+        unpack(clip_model_input),
+        stimuli=STIMULI_TSV,
+    output:
+        embeddings=f"{STIM}/embeddings.npz",
+        retrieval=f"{STIM}/caption_retrieval.json",
+        manifest=f"{STIM}/manifest.json",
+    params:
+        clip=config["stimuli"]["clip"],
+        code=source_hash("stimuli", "artifacts.py"),
+        model_dir=f"{STIM}/model",
+    log:
+        f"logs/stimuli/{LAYOUT.versions['stimuli']}/embed_stimuli.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/embed_stimuli.py"

@@ -1,0 +1,1 @@
+"""neurorecon: decode what a person saw from fMRI, EEG and sEEG."""

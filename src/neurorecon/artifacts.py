@@ -1,0 +1,200 @@
+"""Versioned artifacts: content hashes, atomic writes and manifests.
+
+An artifact's folder name carries a hash of its stage's config section and of its inputs'
+versions (see docs/architecture.md), so an edited stage writes to a new folder and everything
+above it is reused. Every folder gets a ``manifest.json`` saying how it was made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+HASH_LENGTH = 10
+
+# Distributions whose versions go into every manifest (absent ones are skipped).
+RECORDED_PACKAGES = (
+    "neurorecon", "numpy", "scipy", "pandas", "scikit-learn", "nibabel", "nilearn",
+    "torch", "torchvision", "open-clip-torch", "safetensors", "h5py", "snakemake",
+)
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace, so equal configs hash equally."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def config_hash(obj: Any, length: int = HASH_LENGTH) -> str:
+    """Short sha256 of a JSON-able object (a config slice, a list of parent versions)."""
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()[:length]
+
+
+def stage_version(section: Mapping[str, Any], parents: Sequence[str] = ()) -> str:
+    """Version of a stage: its own config section plus the versions of the stages it reads."""
+    return config_hash({"config": section, "parents": list(parents)})
+
+
+def source_hash(*subpackages: str, length: int = HASH_LENGTH) -> str:
+    """Content hash of the ``.py`` files of neurorecon subpackages or modules.
+
+    ``source_hash("synth", "artifacts.py")`` hashes ``src/neurorecon/synth/**.py`` and
+    ``src/neurorecon/artifacts.py``. Passed to rules as a param so that editing library code
+    reruns exactly the rules that use it (Snakemake itself only watches the script file).
+    """
+    digest = hashlib.sha256()
+    for name in sorted(subpackages):
+        target = PACKAGE_ROOT / name
+        if target.is_dir():
+            files = sorted(target.rglob("*.py"))
+        elif target.is_file():
+            files = [target]
+        else:
+            raise FileNotFoundError(f"source_hash: no module or package {name!r} under {PACKAGE_ROOT}")
+        for path in files:
+            digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:length]
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``final``; rename it into place only if the block succeeds.
+
+    A crash or an exception leaves ``final`` as it was (absent or the previous version), never
+    half written.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a text file atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
+    """Write pretty JSON atomically."""
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def package_versions(names: Sequence[str] = RECORDED_PACKAGES) -> dict[str, str]:
+    """Installed versions of the named distributions (missing ones are left out)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def git_state(repo: Path = PACKAGE_ROOT) -> dict[str, Any]:
+    """The git commit of the code that ran, and whether the tree had uncommitted changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def now_iso() -> str:
+    """The current UTC time, ISO 8601."""
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def describe_inputs(paths: Sequence[str | os.PathLike]) -> list[dict[str, Any]]:
+    """Path, size and sha256 of each input file (folders are listed file by file)."""
+    described = []
+    for raw in paths:
+        path = Path(raw)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            described.append({"path": str(file), "bytes": file.stat().st_size, "sha256": file_sha256(file)})
+    return described
+
+
+def write_manifest(
+    folder: str | os.PathLike,
+    *,
+    stage: str,
+    config: Mapping[str, Any],
+    inputs: Sequence[str | os.PathLike] = (),
+    outputs: Sequence[str | os.PathLike] = (),
+    started: str,
+    code_version: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    filename: str = "manifest.json",
+) -> Path:
+    """Write ``manifest.json`` into an artifact folder: config slice, input and output checksums,
+    package versions, git commit, host and timing. Written last, so its presence marks the
+    folder complete."""
+    folder = Path(folder)
+    manifest = {
+        "stage": stage,
+        "config": config,
+        "code_version": code_version,
+        "inputs": describe_inputs(inputs),
+        "outputs": describe_inputs([p for p in outputs if Path(p).exists()]),
+        "packages": package_versions(),
+        "python": platform.python_version(),
+        "git": git_state(),
+        "host": socket.gethostname(),
+        "started": started,
+        "finished": now_iso(),
+    }
+    if extra:
+        manifest["extra"] = dict(extra)
+    target = folder / filename
+    write_json_atomic(target, manifest)
+    return target
+
+
+def derivatives_description(name: str, description: str) -> dict[str, Any]:
+    """A BIDS-derivatives ``dataset_description.json`` with GeneratedBy."""
+    versions = package_versions(["neurorecon"])
+    commit = git_state()["commit"]
+    return {
+        "Name": name,
+        "BIDSVersion": "1.9.0",
+        "DatasetType": "derivative",
+        "GeneratedBy": [{
+            "Name": "neurorecon",
+            "Version": versions.get("neurorecon", "unknown"),
+            "Description": description,
+            **({"Commit": commit} if commit else {}),
+        }],
+    }

@@ -1,0 +1,39 @@
+"""Evaluate one subject's decoded embeddings: metrics, chance levels and noise ceilings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neurorecon.decode.ridge import RidgeDecoder, embedding_rows
+from neurorecon.evaluate.ceiling import calibrate_to_measured
+from neurorecon.evaluate.retrieval import embedding_metrics
+from neurorecon.preprocess.fmri import Responses
+
+
+def noise_free_test_responses(responses: Responses, truth_path: Path, rois: list[str] | None) -> np.ndarray:
+    """The expected measured test responses had there been no noise (synthetic data only)."""
+    with np.load(truth_path, allow_pickle=False) as truth:
+        truth_ids = {str(s): i for i, s in enumerate(truth["stim_ids"])}
+        true_response = truth["stimulus_response_pct"]
+    train_x, train_trials = responses.select("train", rois)
+    test_x, test_trials = responses.select("test", rois)
+    columns = np.ones(responses.values.shape[1], bool)
+    if rois:
+        keep = [index for index, name in responses.roi_names.items() if name in rois]
+        columns = np.isin(responses.roi, keep)
+    true_train = true_response[[truth_ids[s] for s in train_trials["stim_id"]]][:, columns]
+    true_test = true_response[[truth_ids[s] for s in test_trials["stim_id"]]][:, columns]
+    return calibrate_to_measured(true_train, train_x, true_test)
+
+
+def evaluate_subject(responses: Responses, decoder: RidgeDecoder, test_ids: list[str], predicted: np.ndarray,
+                     embeddings: dict[str, np.ndarray], decode_cfg: dict, truth_path: Path | None) -> list[dict]:
+    """Metric rows (metric, value, chance, ceiling, n) for one subject's test predictions."""
+    true = embedding_rows(embeddings, test_ids, decode_cfg["target"])
+    ceiling_predicted = None
+    if truth_path is not None:
+        clean = noise_free_test_responses(responses, truth_path, decode_cfg["rois"])
+        ceiling_predicted = decoder.predict(clean)
+    return embedding_metrics(predicted, true, ceiling_predicted)

@@ -1,0 +1,70 @@
+"""Embedding-level decoding metrics, as the NSD papers compute them.
+
+- top-1 image retrieval: for each test trial, is the true image's embedding the most similar
+  (cosine) to the predicted one among all test images? Brain retrieval is the transpose: for each
+  image, is its own prediction the most similar among all predictions (MindEye, Scotti et al. 2023).
+- 2-way identification: for each prediction, the fraction of other test items whose embedding
+  correlates less with it than the true item's does (Pearson), averaged (MindEye2, Scotti et al. 2024).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _unit_rows(values: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(values, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return values / norms
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, m) cosine similarities between the rows of ``a`` and of ``b``."""
+    return _unit_rows(a) @ _unit_rows(b).T
+
+
+def image_retrieval_top1(predicted: np.ndarray, true: np.ndarray) -> float:
+    """Fraction of predictions whose most similar true embedding is their own."""
+    similarity = cosine_similarity(predicted, true)
+    return float((similarity.argmax(axis=1) == np.arange(len(predicted))).mean())
+
+
+def brain_retrieval_top1(predicted: np.ndarray, true: np.ndarray) -> float:
+    """Fraction of true embeddings whose most similar prediction is their own."""
+    similarity = cosine_similarity(predicted, true)
+    return float((similarity.argmax(axis=0) == np.arange(len(true))).mean())
+
+
+def two_way_identification(predicted: np.ndarray, true: np.ndarray) -> float:
+    """Mean over items of the fraction of other items beaten by the true match (Pearson r)."""
+    n = len(predicted)
+    if n < 2:
+        raise ValueError("2-way identification needs at least two test items")
+    centred_p = predicted - predicted.mean(axis=1, keepdims=True)
+    centred_t = true - true.mean(axis=1, keepdims=True)
+    corr = _unit_rows(centred_p) @ _unit_rows(centred_t).T
+    own = np.diag(corr)[:, None]
+    wins = (corr < own).sum(axis=1)
+    return float((wins / (n - 1)).mean())
+
+
+METRICS = {
+    "image_retrieval_top1": (image_retrieval_top1, lambda n: 1.0 / n),
+    "brain_retrieval_top1": (brain_retrieval_top1, lambda n: 1.0 / n),
+    "clip_2way": (two_way_identification, lambda n: 0.5),
+}
+
+
+def embedding_metrics(predicted: np.ndarray, true: np.ndarray, ceiling_predicted: np.ndarray | None = None) -> list[dict]:
+    """Every embedding metric with its chance level and, given noise-free predictions, its ceiling."""
+    n = len(true)
+    rows = []
+    for name, (metric, chance) in METRICS.items():
+        rows.append({
+            "metric": name,
+            "value": metric(predicted, true),
+            "chance": chance(n),
+            "ceiling": None if ceiling_predicted is None else metric(ceiling_predicted, true),
+            "n": n,
+        })
+    return rows

@@ -1,0 +1,85 @@
+"""Reading user inputs with checks that fail early and say which file is wrong and how.
+
+Every reader here raises :class:`InputDataError` naming the file, the field and what was
+expected, instead of letting a malformed file surface as a traceback deep inside numpy.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+from typing import Sequence
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+
+
+class InputDataError(ValueError):
+    """An input file is missing, unreadable or inconsistent; the message says which and why."""
+
+    def __init__(self, path: str | Path, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+def load_nifti(path: str | Path, ndim: int | Sequence[int] | None = None) -> nib.Nifti1Image:
+    """Load a NIfTI image fully (so truncation shows now), checking its dimensionality."""
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(path, "file not found")
+    try:
+        image = nib.load(path)
+        data = np.asanyarray(image.dataobj)
+    except (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError, nib.filebasedimages.ImageFileError) as exc:
+        raise InputDataError(path, f"cannot read as NIfTI ({exc}); the file may be truncated or corrupt") from exc
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim or ())
+    if allowed and data.ndim not in allowed:
+        raise InputDataError(path, f"expected a {' or '.join(f'{n}D' for n in allowed)} image, got shape {data.shape}")
+    return nib.Nifti1Image(data, image.affine, image.header)
+
+
+def check_same_grid(reference: nib.Nifti1Image, reference_path: Path, other: nib.Nifti1Image, other_path: Path) -> None:
+    """Raise if two images do not share a voxel grid (shape and affine)."""
+    if reference.shape[:3] != other.shape[:3] or not np.allclose(reference.affine, other.affine, atol=1e-3):
+        raise InputDataError(
+            other_path,
+            f"voxel grid {other.shape[:3]} with affine {np.round(other.affine, 3).tolist()} does not match "
+            f"{reference_path.name} ({reference.shape[:3]}, affine {np.round(reference.affine, 3).tolist()}); "
+            "masks and atlases must be in the BOLD space",
+        )
+
+
+def check_finite_timeseries(values: np.ndarray, path: Path) -> None:
+    """Raise if a masked time series holds NaN or infinite values, saying where."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        scans, voxels = np.nonzero(bad)
+        raise InputDataError(
+            path, f"{int(bad.sum())} non-finite values (NaN/inf) inside the brain mask, in {len(np.unique(voxels))} "
+                  f"voxels; first at volume {int(scans[0])}; expected finite BOLD"
+        )
+
+
+def read_tsv(path: str | Path, required: Sequence[str] = (), numeric: Sequence[str] = ()) -> pd.DataFrame:
+    """Read a BIDS TSV (``n/a`` as missing), checking required columns and numeric ones."""
+    path = Path(path)
+    if not path.exists():
+        raise InputDataError(path, "file not found")
+    try:
+        table = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputDataError(path, f"cannot parse as a tab-separated table ({exc})") from exc
+    missing = [column for column in required if column not in table.columns]
+    if missing:
+        raise InputDataError(path, f"missing column(s) {missing}; found {list(table.columns)}")
+    for column in numeric:
+        values = pd.to_numeric(table[column], errors="coerce")
+        if values.isna().any():
+            row = int(np.flatnonzero(values.isna())[0])
+            raise InputDataError(path, f"column {column!r} must be numeric with no missing values; row {row + 2} "
+                                       f"holds {table[column].iloc[row]!r}")
+        table[column] = values
+    return table

@@ -1,0 +1,55 @@
+"""Where each stage's artifacts live, derived from the config alone.
+
+``results/<stage>/<name>-<version>/``: the version hashes the stage's own config section and the
+versions of the stages it reads, so editing a stage's section moves that stage and every stage
+below it to new folders while the folders above are reused. Used by the Snakefile at parse
+time, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurorecon.artifacts import stage_version
+
+RESULTS = "results"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Versioned folders of every stage, plus the subject list."""
+
+    versions: dict[str, str]
+    folders: dict[str, str]
+    subjects: list[str]
+    bids_root: str
+    synthetic: bool
+
+
+def subjects_from_config(data: dict) -> list[str]:
+    """Subject labels: numbered for the synthetic world, listed by the user otherwise."""
+    if data["source"] == "synthetic":
+        return [f"{i + 1:02d}" for i in range(data["synthetic"]["n_subjects"])]
+    return [str(s) for s in data[data["source"]]["subjects"]]
+
+
+def build_layout(config: dict) -> Layout:
+    """Versions and folders of every stage for a validated config."""
+    source = config["data"]["source"]
+    data_v = stage_version(config["data"])
+    versions = {"data": data_v}
+    versions["preprocess"] = stage_version(config["preprocess"], [data_v])
+    versions["stimuli"] = stage_version(config["stimuli"], [data_v])
+    versions["decode"] = stage_version(config["decode"], [versions["preprocess"], versions["stimuli"]])
+    versions["evaluate"] = stage_version(config["evaluate"], [versions["decode"]])
+    folders = {
+        "data": f"{RESULTS}/data/{source}-{data_v}",
+        "preprocess": f"{RESULTS}/preprocess/fmri-{versions['preprocess']}",
+        "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",
+        "decode": f"{RESULTS}/decode/ridge-{versions['decode']}",
+        "evaluate": f"{RESULTS}/evaluate/embedding-{versions['evaluate']}",
+    }
+    synthetic = source == "synthetic"
+    bids_root = folders["data"] if synthetic else str(config["data"][source]["root"])
+    return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
+                  bids_root=bids_root, synthetic=synthetic)

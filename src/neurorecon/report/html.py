@@ -1,0 +1,96 @@
+"""A self-contained HTML report of a run: what was made, by which versions, and how well it decodes."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}code{background:#f6f6f6;padding:1px 4px}
+.note{color:#555;font-size:0.9em}
+"""
+
+
+def figure_to_img(fig) -> str:
+    """A matplotlib figure as an inline PNG <img>."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def metrics_figure(summary: pd.DataFrame) -> str:
+    """Per-subject bars for each metric, with chance (dashed) and noise ceiling (dots)."""
+    per_subject = summary[summary["subject"] != "all"]
+    metrics = list(dict.fromkeys(per_subject["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        rows = per_subject[per_subject["metric"] == metric]
+        labels = [f"{m}\nsub-{s}" for m, s in zip(rows["method"], rows["subject"])]
+        x = range(len(rows))
+        ax.bar(x, rows["value"], color="#4c72b0", label="decoded")
+        if rows["ceiling"].notna().any():
+            ax.scatter(x, rows["ceiling"], color="#dd8452", zorder=3, label="noise ceiling")
+        ax.axhline(rows["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+        ax.set_xticks(list(x), labels, fontsize=7)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(metric)
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    return figure_to_img(fig)
+
+
+def loss_figure(history: pd.DataFrame, title: str) -> str:
+    fig, ax = plt.subplots(figsize=(4, 2.6))
+    ax.plot(history["epoch"], history["loss"], marker="o", ms=3)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("contrastive loss")
+    ax.set_title(title)
+    return figure_to_img(fig)
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0, escape=True)
+
+
+def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[str, str],
+                  versions: dict[str, str], clip_history: pd.DataFrame | None) -> str:
+    """The report as one HTML string (figures inline, no external files)."""
+    mean = summary[summary["subject"] == "all"][["modality", "method", "output", "metric", "value", "chance", "ceiling", "n"]]
+    wide = summary.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
+    stages = pd.DataFrame({"stage": list(folders), "version": [versions[s] for s in folders],
+                           "folder": list(folders.values())})
+    clip_rows = pd.DataFrame([{
+        "model": caption_retrieval["model"], "image to caption top-1": caption_retrieval["image_to_text_top1"],
+        "caption to image top-1": caption_retrieval["text_to_image_top1"], "chance": caption_retrieval["chance"],
+        "n": caption_retrieval["n"],
+    }])
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurorecon report</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>neurorecon report</h1>",
+        "<h2>Decoding: fMRI to CLIP image embeddings</h2>",
+        "<p class='note'>Mean over subjects, with chance and the noise ceiling (the same decoder applied to "
+        "noise-free responses; empty for real data). Retrieval is top-1 among all test stimuli; "
+        "2-way identification as in MindEye2.</p>",
+        table_html(mean),
+        metrics_figure(summary),
+        "<h3>Per subject</h3>", table_html(wide),
+        "<h2>Stimulus embeddings</h2>",
+        "<p class='note'>Caption retrieval on held-out (test) stimuli whose captions the CLIP model never "
+        "saw in training; a hit is any stimulus with the same caption.</p>",
+        table_html(clip_rows),
+    ]
+    if clip_history is not None:
+        parts.append(loss_figure(clip_history, "tiny CLIP training"))
+    parts += ["<h2>Artifacts</h2>", "<p class='note'>Each folder holds a manifest.json saying how it was made.</p>",
+              table_html(stages), "</body></html>"]
+    return "\n".join(parts)

@@ -1,0 +1,28 @@
+"""Plumbing shared by the rule scripts: import path, thread limits, logging to the rule's log."""
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def begin(snakemake) -> str:
+    """Set up a rule script; returns the start time for its manifest."""
+    sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(snakemake.threads)
+    logging.basicConfig(
+        filename=snakemake.log[0], level=logging.INFO, force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.captureWarnings(True)
+    from neurorecon.artifacts import now_iso
+
+    return now_iso()
+
+
+def progress(iterable, description: str, total: int | None = None):
+    """A progress bar on the terminal for long loops."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=description, total=total, mininterval=1.0, file=sys.stderr, leave=False)

@@ -1,0 +1,27 @@
+"""Rule preprocess_fmri: one subject's BOLD runs -> single-trial responses."""
+
+from pathlib import Path
+
+from _common import begin, progress
+
+started = begin(snakemake)
+
+from neurorecon.artifacts import derivatives_description, write_json_atomic, write_manifest
+from neurorecon.io.inputs import read_tsv
+from neurorecon.preprocess.fmri import find_subject_files, preprocess_subject
+
+cfg = snakemake.params.cfg
+subject = snakemake.wildcards.subject
+stimuli = read_tsv(snakemake.input.stimuli, required=("stim_id", "split"))
+files = find_subject_files(Path(snakemake.params.bids_root), subject, cfg["task"], cfg)
+responses = preprocess_subject(files, stimuli, cfg, progress=lambda runs: progress(runs, f"GLM sub-{subject}"))
+responses.save(Path(snakemake.output.responses), Path(snakemake.output.trials))
+out_dir = Path(snakemake.output.manifest).parent
+write_json_atomic(out_dir.parent / "dataset_description.json",
+                  derivatives_description("neurorecon fMRI responses", "single-trial GLM responses"))
+inputs = [p for run in files.runs for p in (run.bold, run.events, run.confounds) if p is not None]
+write_manifest(out_dir, stage="preprocess", config=cfg, inputs=[files.mask, *inputs, snakemake.input.stimuli],
+               outputs=[snakemake.output.responses, snakemake.output.trials], started=started,
+               code_version=snakemake.params.code,
+               extra={"subject": subject, "n_rows": int(responses.values.shape[0]),
+                      "n_voxels": int(responses.values.shape[1])})

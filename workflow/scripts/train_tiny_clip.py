@@ -1,0 +1,26 @@
+"""Rule train_tiny_clip: train the embedded default's tiny OpenCLIP model on synthetic pairs."""
+
+from pathlib import Path
+
+from _common import begin, progress
+
+started = begin(snakemake)
+
+import numpy as np
+import pandas as pd
+import torch
+
+from neurorecon.artifacts import write_manifest, write_text_atomic
+from neurorecon.stimuli.clip import train_tiny_clip
+from neurorecon.synth.scenes import draw_scene, sample_scenes
+
+cfg = snakemake.params.cfg
+torch.set_num_threads(snakemake.threads)
+scenes = sample_scenes(cfg["n_pairs"], np.random.default_rng([cfg["seed"], 7]))
+images = np.stack([draw_scene(scene, cfg["image_size"]) for scene in scenes])
+history = train_tiny_clip(images, [s.caption for s in scenes], cfg, Path(snakemake.output.config).parent,
+                          progress=lambda n: progress(range(n), "train tiny CLIP (epochs)"))
+write_text_atomic(snakemake.output.history, pd.DataFrame(history).to_csv(sep="\t", index=False))
+write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=cfg,
+               outputs=[snakemake.output.config, snakemake.output.weights, snakemake.output.history],
+               started=started, code_version=snakemake.params.code, extra={"final_loss": history[-1]["loss"]})
