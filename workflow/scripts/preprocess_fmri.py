@@ -8,14 +8,14 @@ started = begin(snakemake)
 
 from neurorecon.artifacts import derivatives_description, write_json_atomic, write_manifest
 from neurorecon.io.inputs import read_tsv
-from neurorecon.preprocess.fmri import find_subject_files, preprocess_subject
+from neurorecon.preprocess.fmri import find_subject_files, preprocess_to_files
 
 cfg = snakemake.params.cfg
 subject = snakemake.wildcards.subject
 stimuli = read_tsv(snakemake.input.stimuli, required=("stim_id", "split"))
 files = find_subject_files(Path(snakemake.params.bids_root), subject, cfg["task"], cfg)
-responses = preprocess_subject(files, stimuli, cfg, progress=lambda runs: progress(runs, f"GLM sub-{subject}"))
-responses.save(Path(snakemake.output.responses), Path(snakemake.output.trials))
+responses = preprocess_to_files(files, stimuli, cfg, Path(snakemake.output.responses), Path(snakemake.output.trials),
+                                progress=lambda runs: progress(runs, f"GLM sub-{subject}"))
 out_dir = Path(snakemake.output.manifest).parent
 write_json_atomic(out_dir.parent / "dataset_description.json",
                   derivatives_description("neurorecon fMRI responses", "single-trial GLM responses"))

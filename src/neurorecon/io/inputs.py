@@ -41,6 +41,16 @@ def load_nifti(path: str | Path, ndim: int | Sequence[int] | None = None) -> nib
     return nib.Nifti1Image(data, image.affine, image.header)
 
 
+def load_nifti_header(path: str | Path) -> nib.Nifti1Image:
+    """Open a NIfTI image without reading its data (for grid checks before the heavy work)."""
+    path = Path(path)
+    try:
+        return nib.load(path)
+    except (FileNotFoundError, EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError,
+            nib.filebasedimages.ImageFileError) as exc:
+        raise InputDataError(path, f"cannot read the NIfTI header ({exc})") from exc
+
+
 def check_same_grid(reference: nib.Nifti1Image, reference_path: Path, other: nib.Nifti1Image, other_path: Path) -> None:
     """Raise if two images do not share a voxel grid (shape and affine)."""
     if reference.shape[:3] != other.shape[:3] or not np.allclose(reference.affine, other.affine, atol=1e-3):

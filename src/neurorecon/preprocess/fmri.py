@@ -20,7 +20,9 @@ import pandas as pd
 from nilearn.glm.first_level import make_first_level_design_matrix, run_glm
 from nilearn.maskers import NiftiMasker
 
-from neurorecon.io.inputs import InputDataError, check_finite_timeseries, check_same_grid, load_nifti, read_tsv
+from neurorecon.io.inputs import (
+    InputDataError, check_finite_timeseries, check_same_grid, load_nifti, load_nifti_header, read_tsv,
+)
 
 EVENT_COLUMNS = ("onset", "duration", "stim_id")
 
@@ -236,6 +238,8 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
     mask = np.asarray(mask_img.dataobj) > 0
     if not mask.any():
         raise InputDataError(files.mask, "brain mask is empty; expected some non-zero voxels")
+    first_bold = files.runs[0].bold
+    check_same_grid(load_nifti_header(first_bold), first_bold, mask_img, files.mask)
     masker = NiftiMasker(mask_img=nib.Nifti1Image(mask.astype(np.uint8), mask_img.affine)).fit()
     roi, roi_names = read_atlas(files, mask_img)
     split_of = dict(zip(stimuli["stim_id"].astype(str), stimuli["split"]))
@@ -244,8 +248,9 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
     for run in (progress or (lambda x: x))(files.runs):
         bold = load_nifti(run.bold, ndim=4)
         check_same_grid(bold, run.bold, mask_img, files.mask)
+        # checked before masking: nilearn's masker silently replaces NaN with 0
+        check_finite_timeseries(np.asarray(bold.dataobj)[mask].T, run.bold)
         timeseries = masker.transform(bold)
-        check_finite_timeseries(timeseries, run.bold)
         tr = float(bold.header.get_zooms()[3]) if cfg["tr"] is None else float(cfg["tr"])
         if not tr > 0:
             raise InputDataError(run.bold, "no repetition time in the header (pixdim[4]); set preprocess.fmri.tr")
@@ -273,3 +278,11 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
         roi=np.zeros(mask.sum(), int) if roi is None else roi, roi_names=roi_names,
         voxel_ijk=np.argwhere(mask),
     )
+
+
+def preprocess_to_files(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, responses_path: Path,
+                        trials_path: Path, progress=None) -> Responses:
+    """Preprocess a subject and write its responses; nothing is written unless every run succeeds."""
+    responses = preprocess_subject(files, stimuli, cfg, progress=progress)
+    responses.save(responses_path, trials_path)
+    return responses

@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny synthetic worlds written once per session, and the repository paths."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def load_config(name: str = "tiny") -> dict:
+    """The default config deep-merged with config/examples/<name>.yaml, schema defaults filled."""
+    from snakemake.utils import validate
+
+    def merge(base, update):
+        for key, value in update.items():
+            base[key] = merge(base.get(key, {}), value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        return base
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    if name != "default":
+        config = merge(config, yaml.safe_load((REPO / "config" / "examples" / f"{name}.yaml").read_text()))
+    validate(config, str(REPO / "config" / "schema.yaml"), set_default=True)
+    return config
+
+
+@pytest.fixture(scope="session")
+def tiny_config() -> dict:
+    return load_config("tiny")
+
+
+@pytest.fixture
+def tiny_synth_cfg(tiny_config) -> dict:
+    return copy.deepcopy(tiny_config["data"]["synthetic"])
+
+
+@pytest.fixture(scope="session")
+def tiny_world_root(tmp_path_factory, tiny_config) -> Path:
+    """A tiny synthetic BIDS dataset with two subjects (shared by read-only tests)."""
+    from neurorecon.synth.fmri import simulate_subject, write_dataset_description
+    from neurorecon.synth.world import build_world, write_stimuli
+
+    cfg = tiny_config["data"]["synthetic"]
+    root = tmp_path_factory.mktemp("tiny_world")
+    world, scenes = build_world(cfg)
+    write_stimuli(world, scenes, root)
+    write_dataset_description(root, cfg)
+    world.save(root / "derivatives" / "groundtruth" / "world.npz")
+    for index in range(cfg["n_subjects"]):
+        simulate_subject(world, cfg, index, root)
+    return root
