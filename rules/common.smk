@@ -1,4 +1,5 @@
 # Shared helpers: config validation, versioned folders, code hashes.
+import json
 import sys
 from pathlib import Path
 
@@ -7,7 +8,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from neurorecon.artifacts import source_hash
+from neurorecon.artifacts import canonical_json, source_hash
 from neurorecon.config import check_config_keys
 from neurorecon.layout import build_layout
 
@@ -30,6 +31,20 @@ TINY_CLIP = config["stimuli"]["clip"]["model"] == "tiny"
 
 wildcard_constraints:
     subject="|".join(SUBJECTS),
+
+
+def stage_config(*keys):
+    """A config section for params:, keys sorted at every level: Snakemake compares params by
+    repr, so the order keys happened to be merged in must not look like a change."""
+    node = config
+    for key in keys:
+        node = node[key]
+    return json.loads(canonical_json(node))
+
+
+def script_code_hash(script):
+    """Content hash of the src/ code a rule script reaches, so library edits rerun that rule."""
+    return source_hash(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
 def subject_data_marker(wildcards):

@@ -8,8 +8,8 @@ rule synth_world:
         description=f"{DATA}/dataset_description.json",
         manifest=f"{DATA}/manifest.json",
     params:
-        cfg=config["data"]["synthetic"],
-        code=source_hash("synth", "artifacts.py"),
+        cfg=stage_config("data", "synthetic"),
+        code=script_code_hash("synth_world.py"),
     log:
         f"logs/data/{LAYOUT.versions['data']}/synth_world.log",
     threads: 1
@@ -30,8 +30,8 @@ rule synth_subject:
         truth=f"{GROUNDTRUTH}/sub-{{subject}}/sub-{{subject}}_groundtruth.npz",
         manifest=f"{GROUNDTRUTH}/sub-{{subject}}/manifest.json",
     params:
-        cfg=config["data"]["synthetic"],
-        code=source_hash("synth", "artifacts.py"),
+        cfg=stage_config("data", "synthetic"),
+        code=script_code_hash("synth_subject.py"),
         bids_root=DATA,
     log:
         f"logs/data/{LAYOUT.versions['data']}/synth_subject_sub-{{subject}}.log",

@@ -12,8 +12,8 @@ rule decode_ridge:
         predictions=f"{DEC}/sub-{{subject}}/predictions.npz",
         manifest=f"{DEC}/sub-{{subject}}/manifest.json",
     params:
-        cfg=config["decode"]["ridge"],
-        code=source_hash("decode", "preprocess", "stimuli", "artifacts.py"),
+        cfg=stage_config("decode", "ridge"),
+        code=script_code_hash("decode_ridge.py"),
     log:
         f"logs/decode/{LAYOUT.versions['decode']}/sub-{{subject}}.log",
     threads: 1

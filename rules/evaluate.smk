@@ -14,8 +14,8 @@ rule evaluate_embeddings:
         metrics=f"{EVAL}/sub-{{subject}}/metrics.tsv",
         manifest=f"{EVAL}/sub-{{subject}}/manifest.json",
     params:
-        cfg=config["evaluate"],
-        code=source_hash("evaluate", "decode", "preprocess", "artifacts.py"),
+        cfg=stage_config("evaluate"),
+        code=script_code_hash("evaluate_embeddings.py"),
         method="ridge",
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate']}/sub-{{subject}}.log",

@@ -10,8 +10,8 @@ rule preprocess_fmri:
         trials=f"{PRE}/sub-{{subject}}/trials.tsv",
         manifest=f"{PRE}/sub-{{subject}}/manifest.json",
     params:
-        cfg=config["preprocess"]["fmri"],
-        code=source_hash("preprocess", "io", "artifacts.py"),
+        cfg=stage_config("preprocess", "fmri"),
+        code=script_code_hash("preprocess_fmri.py"),
         bids_root=BIDS_ROOT,
     log:
         f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",

@@ -12,7 +12,7 @@ rule report:
         summary="results/summary.tsv",
         html="results/report.html",
     params:
-        code=source_hash("report", "artifacts.py"),
+        code=script_code_hash("report.py"),
         versions=LAYOUT.versions,
         folders=LAYOUT.folders,
     log:

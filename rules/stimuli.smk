@@ -8,8 +8,8 @@ rule train_tiny_clip:
         history=f"{STIM}/model/training.tsv",
         manifest=f"{STIM}/model/manifest.json",
     params:
-        cfg=config["stimuli"]["clip"]["tiny"],
-        code=source_hash("stimuli", "synth", "artifacts.py"),
+        cfg=stage_config("stimuli", "clip", "tiny"),
+        code=script_code_hash("train_tiny_clip.py"),
     log:
         f"logs/stimuli/{LAYOUT.versions['stimuli']}/train_tiny_clip.log",
     threads: 2
@@ -31,8 +31,8 @@ rule embed_stimuli:
         retrieval=f"{STIM}/caption_retrieval.json",
         manifest=f"{STIM}/manifest.json",
     params:
-        clip=config["stimuli"]["clip"],
-        code=source_hash("stimuli", "artifacts.py"),
+        clip=stage_config("stimuli", "clip"),
+        code=script_code_hash("embed_stimuli.py"),
         model_dir=f"{STIM}/model",
     log:
         f"logs/stimuli/{LAYOUT.versions['stimuli']}/embed_stimuli.log",

@@ -17,14 +17,6 @@ def test_stage_version_depends_on_parents():
     assert artifacts.stage_version(section, ["p1"]) == artifacts.stage_version(dict(section), ["p1"])
 
 
-def test_source_hash_is_per_subpackage_and_rejects_unknown_names():
-    assert artifacts.source_hash("synth") == artifacts.source_hash("synth")
-    assert artifacts.source_hash("synth") != artifacts.source_hash("preprocess")
-    assert artifacts.source_hash("synth", "io") == artifacts.source_hash("io", "synth")
-    with pytest.raises(FileNotFoundError, match="nosuchpackage"):
-        artifacts.source_hash("nosuchpackage")
-
-
 def test_atomic_path_keeps_previous_version_when_writing_fails(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")

@@ -7,6 +7,7 @@ above it is reused. Every folder gets a ``manifest.json`` saying how it was made
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import datetime as _dt
 import hashlib
@@ -45,25 +46,54 @@ def stage_version(section: Mapping[str, Any], parents: Sequence[str] = ()) -> st
     return config_hash({"config": section, "parents": list(parents)})
 
 
-def source_hash(*subpackages: str, length: int = HASH_LENGTH) -> str:
-    """Content hash of the ``.py`` files of neurorecon subpackages or modules.
+def _module_file(module: str) -> Path | None:
+    """The source file of ``neurorecon.<...>`` (a module or a package's __init__)."""
+    parts = module.split(".")[1:]
+    base = PACKAGE_ROOT.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
 
-    ``source_hash("synth", "artifacts.py")`` hashes ``src/neurorecon/synth/**.py`` and
-    ``src/neurorecon/artifacts.py``. Passed to rules as a param so that editing library code
-    reruns exactly the rules that use it (Snakemake itself only watches the script file).
+
+def _neurorecon_imports(path: Path) -> set[str]:
+    """Modules of neurorecon that a Python file imports (absolute imports only)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "neurorecon":
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "neurorecon")
+    return found
+
+
+def source_closure(script: str | os.PathLike) -> list[Path]:
+    """Every neurorecon source file a script uses, following imports transitively."""
+    seen: set[Path] = set()
+    pending = [Path(script)]
+    while pending:
+        current = pending.pop()
+        for module in _neurorecon_imports(current):
+            parts = module.split(".")
+            for depth in range(2, len(parts) + 1):  # the package __init__ files on the way run too
+                file = _module_file(".".join(parts[:depth]))
+                if file is not None and file not in seen:
+                    seen.add(file)
+                    pending.append(file)
+    return sorted(seen)
+
+
+def source_hash(script: str | os.PathLike, length: int = HASH_LENGTH) -> str:
+    """Content hash of the neurorecon code a rule script uses (see :func:`source_closure`).
+
+    Passed to each rule as a param, so that editing library code reruns exactly the rules whose
+    scripts reach it; Snakemake by itself watches only the script file.
     """
     digest = hashlib.sha256()
-    for name in sorted(subpackages):
-        target = PACKAGE_ROOT / name
-        if target.is_dir():
-            files = sorted(target.rglob("*.py"))
-        elif target.is_file():
-            files = [target]
-        else:
-            raise FileNotFoundError(f"source_hash: no module or package {name!r} under {PACKAGE_ROOT}")
-        for path in files:
-            digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
+    for path in source_closure(script):
+        digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:length]
 
 

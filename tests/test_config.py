@@ -1,0 +1,68 @@
+"""Config validation: unknown keys with did-you-mean hints, bad values named by the schema."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from neurorecon.config import ConfigError, check_config_keys, unknown_keys
+from neurorecon.layout import build_layout
+
+from conftest import REPO, load_config
+
+SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+
+
+def test_default_and_example_configs_are_valid():
+    for name in ("default", "tiny"):
+        config = load_config(name)
+        check_config_keys(config, SCHEMA)
+
+
+def test_typo_is_named_with_a_suggestion():
+    config = load_config("tiny")
+    config["decode"]["ridge"]["alpha"] = [1.0]
+    with pytest.raises(ConfigError, match=r"unknown config key 'decode.ridge.alpha'; did you mean decode.ridge.'alphas'\?"):
+        check_config_keys(config, SCHEMA)
+
+
+def test_unknown_top_level_section_is_named():
+    assert unknown_keys({"preprocesss": {}}, SCHEMA)[0].startswith("unknown config key 'preprocesss'; did you mean 'preprocess'")
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    (("data", "synthetic", "n_subjects"), 0, "n_subjects"),
+    (("preprocess", "fmri", "single_trial"), "lsx", "single_trial"),
+    (("decode", "ridge", "alphas"), [], "alphas"),
+])
+def test_bad_values_fail_validation_naming_the_key(path, value, expected):
+    config = load_config("tiny")
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(WorkflowError, match=expected):
+        validate(config, str(REPO / "config" / "schema.yaml"))
+
+
+def test_schema_fills_defaults():
+    config = {"data": {"source": "synthetic", "synthetic": {}}, "preprocess": {"fmri": {}},
+              "stimuli": {"clip": {}}, "decode": {"ridge": {}}, "evaluate": {}}
+    validate(config, str(REPO / "config" / "schema.yaml"), set_default=True)
+    assert config["preprocess"]["fmri"]["single_trial"] == "lss"
+    assert config["data"]["synthetic"]["n_subjects"] == 4
+
+
+def test_editing_a_stage_moves_it_and_only_the_stages_below():
+    base = build_layout(load_config("tiny")).folders
+    config = load_config("tiny")
+    config["decode"]["ridge"]["alphas"] = [1.0, 2.0]
+    edited = build_layout(config).folders
+    changed = {stage for stage in base if base[stage] != edited[stage]}
+    assert changed == {"decode", "evaluate"}
+    config = copy.deepcopy(load_config("tiny"))
+    config["preprocess"]["fmri"]["high_pass_hz"] = 0.02
+    edited = build_layout(config).folders
+    assert {stage for stage in base if base[stage] != edited[stage]} == {"preprocess", "decode", "evaluate"}

@@ -1,0 +1,89 @@
+"""The workflow end to end through Snakemake on the tiny config, and its rerun semantics."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> subprocess.CompletedProcess:
+    config = ["--configfile", str(configfile or workdir / "tiny.yaml")]
+    return subprocess.run([*SNAKEMAKE, *config, *args], cwd=workdir, capture_output=True, text=True, timeout=1200)
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count from a dry run's "Job stats" table."""
+    table = output.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
+
+
+def edited_config(workdir: Path, section: tuple[str, ...], value) -> Path:
+    config = yaml.safe_load((workdir / "tiny.yaml").read_text())
+    node = config
+    for key in section[:-1]:
+        node = node.setdefault(key, {})
+    node[section[-1]] = value
+    path = workdir / f"edited-{'-'.join(section)}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    shutil.copy(REPO / "config" / "examples" / "tiny.yaml", workdir / "tiny.yaml")
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return workdir
+
+
+def test_run_writes_summary_report_and_manifests(finished_run):
+    summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    assert list(summary.columns) == ["modality", "subject", "method", "output", "metric", "value", "chance", "ceiling", "n"]
+    assert set(summary["subject"]) == {"01", "02", "all"}
+    assert set(summary["metric"]) == {"image_retrieval_top1", "brain_retrieval_top1", "clip_2way"}
+    assert summary["ceiling"].notna().all()
+    two_way = summary[(summary["metric"] == "clip_2way") & (summary["subject"] == "all")].iloc[0]
+    assert two_way["value"] > 0.6 and two_way["ceiling"] >= two_way["value"] - 0.05
+    html = (finished_run / "results" / "report.html").read_text()
+    assert "neurorecon report" in html and "data:image/png;base64" in html
+    for stage in ("data", "preprocess", "stimuli", "decode", "evaluate"):
+        folders = list((finished_run / "results" / stage).iterdir())
+        assert len(folders) == 1
+        assert list(folders[0].rglob("manifest.json")), stage
+    assert (next((finished_run / "results" / "preprocess").iterdir()) / "dataset_description.json").is_file()
+
+
+def test_second_run_has_nothing_to_do(finished_run):
+    result = snakemake(finished_run, "--dry-run")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("section, value, expected", [
+    (("decode", "ridge", "alphas"), [1, 10, 1000], {"decode_ridge": 2, "evaluate_embeddings": 2, "report": 1, "all": 1}),
+    (("preprocess", "fmri", "high_pass_hz"), 0.02,
+     {"preprocess_fmri": 2, "decode_ridge": 2, "evaluate_embeddings": 2, "report": 1, "all": 1}),
+    (("stimuli", "clip", "tiny", "epochs"), 2,
+     {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 2, "evaluate_embeddings": 2, "report": 1, "all": 1}),
+])
+def test_config_edit_reruns_the_stage_and_below_only(finished_run, section, value, expected):
+    result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, section, value))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_jobs(result.stdout) == expected
+
+
+def test_typo_in_config_fails_before_any_job(finished_run):
+    result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, ("decode", "ridge", "alpah"), [1]))
+    assert result.returncode != 0
+    assert "unknown config key 'decode.ridge.alpah'; did you mean decode.ridge.'alphas'?" in result.stderr + result.stdout
