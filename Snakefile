@@ -9,7 +9,11 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
-include: "rules/data.smk"
+if LAYOUT.synthetic:
+
+    include: "rules/data.smk"
+
+
 include: "rules/preprocess.smk"
 include: "rules/stimuli.smk"
 include: "rules/decode.smk"

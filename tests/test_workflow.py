@@ -87,3 +87,17 @@ def test_typo_in_config_fails_before_any_job(finished_run):
     result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, ("decode", "ridge", "alpah"), [1]))
     assert result.returncode != 0
     assert "unknown config key 'decode.ridge.alpah'; did you mean decode.ridge.'alphas'?" in result.stderr + result.stdout
+
+
+def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, tmp_path):
+    """The synthetic world written by the first run is a BIDS dataset: read it as a user's own data."""
+    bids_root = next((finished_run / "results" / "data").iterdir())
+    config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
+    config["data"] = {"source": "bids", "bids": {"root": str(bids_root), "subjects": ["01"]}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    assert set(summary["subject"]) == {"01", "all"}
+    assert summary["ceiling"].isna().all()          # no ground truth in a user's dataset
+    assert not (tmp_path / "results" / "data").exists()
