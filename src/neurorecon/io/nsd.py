@@ -1,0 +1,144 @@
+"""Natural Scenes Dataset (Allen et al. 2022) ingestion from its own on-disk layout.
+
+Reads precomputed single-trial betas instead of running a GLM:
+
+```
+<root>/nsddata/experiments/nsd/nsd_expdesign.mat          masterordering, subjectim, sharedix (1-based)
+<root>/nsddata/ppdata/subjXX/func1pt8mm/roi/nsdgeneral.nii.gz   -1 outside the brain, 0, 1 in the ROI
+<root>/nsddata_betas/ppdata/subjXX/func1pt8mm/<betas>/betas_sessionNN.nii.gz   int16, 750 trials, x300
+<root>/nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5       imgBrick: (73000, 425, 425, 3) uint8
+```
+
+Trial t of a subject shows image ``subjectim[subject, masterordering[t]]`` (both 1-based); the
+test split is the shared images (``sharedix``), as in MindEye2. Betas are percent signal change
+times 300 (NSD data manual), z-scored per session and voxel as MindEye and brain-diffuser do, and
+test repeats are averaged. The result is the same :class:`Responses` contract the fMRI GLM writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from neurorecon.io.inputs import InputDataError, check_finite_timeseries, check_same_grid, load_nifti
+from neurorecon.preprocess.fmri import Responses, average_repeats, zscore_rows_within
+
+TRIALS_PER_SESSION = 750
+BETA_SCALE = 300.0
+EXPDESIGN = Path("nsddata/experiments/nsd/nsd_expdesign.mat")
+STIMULI_HDF5 = Path("nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5")
+
+
+def subject_folder(subject: int) -> str:
+    return f"subj{subject:02d}"
+
+
+def roi_path(root: Path, subject: int, roi: str = "nsdgeneral", space: str = "func1pt8mm") -> Path:
+    return Path(root) / "nsddata" / "ppdata" / subject_folder(subject) / space / "roi" / f"{roi}.nii.gz"
+
+
+def betas_path(root: Path, subject: int, session: int, betas: str = "betas_fithrf_GLMdenoise_RR",
+               space: str = "func1pt8mm") -> Path:
+    return (Path(root) / "nsddata_betas" / "ppdata" / subject_folder(subject) / space / betas
+            / f"betas_session{session:02d}.nii.gz")
+
+
+def read_expdesign(root: Path) -> dict[str, np.ndarray]:
+    """masterordering, subjectim and sharedix from nsd_expdesign.mat, converted to 0-based indices."""
+    from scipy.io import loadmat
+
+    path = Path(root) / EXPDESIGN
+    if not path.is_file():
+        raise InputDataError(path, "file not found; expected NSD's experimental design")
+    design = loadmat(path)
+    missing = [key for key in ("masterordering", "subjectim", "sharedix") if key not in design]
+    if missing:
+        raise InputDataError(path, f"missing variable(s) {missing}")
+    return {
+        "masterordering": design["masterordering"].ravel().astype(int) - 1,
+        "subjectim": design["subjectim"].astype(int) - 1,
+        "sharedix": design["sharedix"].ravel().astype(int) - 1,
+    }
+
+
+def trial_table(design: dict[str, np.ndarray], subject: int, sessions: list[int]) -> pd.DataFrame:
+    """One row per trial of the given sessions: session, trial in session, 73k image id, split."""
+    rows = []
+    shared = set(design["sharedix"].tolist())
+    for session in sessions:
+        start = (session - 1) * TRIALS_PER_SESSION
+        order = design["masterordering"][start:start + TRIALS_PER_SESSION]
+        if len(order) < TRIALS_PER_SESSION:
+            raise InputDataError(EXPDESIGN, f"masterordering has no trials for session {session}")
+        nsd_ids = design["subjectim"][subject - 1, order]
+        rows.append(pd.DataFrame({
+            "run": session, "trial": np.arange(TRIALS_PER_SESSION), "nsd_id": nsd_ids,
+            "stim_id": [f"nsd{i + 1:05d}" for i in nsd_ids],
+            "split": ["test" if i in shared else "train" for i in nsd_ids],
+        }))
+    return pd.concat(rows, ignore_index=True)
+
+
+def load_nsd_subject(root: Path, subject: int, sessions: list[int], cfg: dict, progress=None) -> tuple[Responses, pd.DataFrame]:
+    """Single-trial responses of one NSD subject inside an ROI, and the per-trial table.
+
+    ``cfg`` keys: ``betas`` (e.g. betas_fithrf_GLMdenoise_RR), ``roi`` (e.g. nsdgeneral), ``space``
+    (func1pt8mm), ``zscore`` (session | none), ``average_test_repeats``.
+    """
+    root = Path(root)
+    design = read_expdesign(root)
+    trials = trial_table(design, subject, sessions)
+    mask_file = roi_path(root, subject, cfg["roi"], cfg["space"])
+    mask_img = load_nifti(mask_file, ndim=3)
+    mask = np.asarray(mask_img.dataobj) > 0
+    if not mask.any():
+        raise InputDataError(mask_file, "ROI has no voxel > 0")
+    betas = []
+    for session in (progress or (lambda x: x))(sessions):
+        path = betas_path(root, subject, session, cfg["betas"], cfg["space"])
+        image = load_nifti(path, ndim=4)
+        check_same_grid(image, path, mask_img, mask_file)
+        if image.shape[3] != TRIALS_PER_SESSION:
+            raise InputDataError(path, f"{image.shape[3]} trials; expected {TRIALS_PER_SESSION} per NSD session")
+        values = np.asarray(image.dataobj)[mask].T.astype(np.float32) / BETA_SCALE
+        check_finite_timeseries(values, path)
+        betas.append(values)
+    values = np.concatenate(betas)
+    if cfg["zscore"] == "session":
+        values = zscore_rows_within(values, trials["run"].to_numpy())
+    if cfg["average_test_repeats"]:
+        values, table = average_repeats(values, trials[["stim_id", "run", "split"]])
+    else:
+        table = trials.assign(runs=trials["run"].astype(str), n_repeats=1)[["stim_id", "split", "runs", "n_repeats"]]
+    responses = Responses(values=values.astype(np.float32), trials=table, roi=np.ones(int(mask.sum()), int),
+                          roi_names={1: cfg["roi"]}, voxel_ijk=np.argwhere(mask))
+    return responses, trials
+
+
+def export_stimuli(root: Path, trials: pd.DataFrame, out_dir: Path, size: int) -> pd.DataFrame:
+    """Write the images a subject saw (from nsd_stimuli.hdf5, resized to ``size``) as PNGs plus
+    ``stimuli.tsv`` (stim_id, stim_file, split, nsd_id), the stimulus table every stage reads."""
+    import h5py
+    from PIL import Image
+
+    from neurorecon.artifacts import atomic_path, write_text_atomic
+
+    path = Path(root) / STIMULI_HDF5
+    if not path.is_file():
+        raise InputDataError(path, "file not found; expected NSD's stimulus HDF5")
+    table = trials.drop_duplicates("stim_id").sort_values("nsd_id")[["stim_id", "nsd_id", "split"]]
+    table = table.assign(stim_file=[f"stimuli/{s}.png" for s in table["stim_id"]])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "r") as handle:
+        if "imgBrick" not in handle:
+            raise InputDataError(path, f"no dataset 'imgBrick'; found {list(handle)}")
+        brick = handle["imgBrick"]
+        for stim_id, nsd_id in zip(table["stim_id"], table["nsd_id"]):
+            image = Image.fromarray(brick[int(nsd_id)]).resize((size, size), Image.BICUBIC)
+            with atomic_path(out_dir / f"{stim_id}.png") as tmp:
+                image.save(tmp, format="PNG")
+    write_text_atomic(out_dir / "stimuli.tsv",
+                      table[["stim_id", "stim_file", "split", "nsd_id"]].to_csv(sep="\t", index=False))
+    return table
