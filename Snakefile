@@ -9,12 +9,20 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
-if LAYOUT.synthetic:
+if LAYOUT.source == "synthetic":
 
     include: "rules/data.smk"
 
 
-include: "rules/preprocess.smk"
+if LAYOUT.source == "nsd":
+
+    include: "rules/nsd.smk"
+
+else:
+
+    include: "rules/preprocess.smk"
+
+
 include: "rules/stimuli.smk"
 include: "rules/decode.smk"
 include: "rules/evaluate.smk"

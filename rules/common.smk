@@ -26,6 +26,9 @@ BIDS_ROOT = LAYOUT.bids_root
 SUBJECTS = LAYOUT.subjects
 STIMULI_TSV = f"{BIDS_ROOT}/stimuli/stimuli.tsv"
 GROUNDTRUTH = f"{DATA}/derivatives/groundtruth"
+# the responses contract, written by preprocess_fmri (BIDS) or ingest_nsd (NSD)
+RESPONSES = f"{PRE}/sub-{{subject}}/responses.npz"
+TRIALS = f"{PRE}/sub-{{subject}}/trials.tsv"
 TINY_CLIP = config["stimuli"]["clip"]["model"] == "tiny"
 
 

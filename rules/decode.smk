@@ -3,8 +3,8 @@
 
 rule decode_ridge:
     input:
-        responses=rules.preprocess_fmri.output.responses,
-        trials=rules.preprocess_fmri.output.trials,
+        responses=RESPONSES,
+        trials=TRIALS,
         embeddings=rules.embed_stimuli.output.embeddings,
     output:
         weights=f"{DEC}/sub-{{subject}}/ridge.safetensors",

@@ -7,8 +7,8 @@ rule evaluate_embeddings:
         weights=rules.decode_ridge.output.weights,
         info=rules.decode_ridge.output.info,
         predictions=rules.decode_ridge.output.predictions,
-        responses=rules.preprocess_fmri.output.responses,
-        trials=rules.preprocess_fmri.output.trials,
+        responses=RESPONSES,
+        trials=TRIALS,
         embeddings=rules.embed_stimuli.output.embeddings,
     output:
         metrics=f"{EVAL}/sub-{{subject}}/metrics.tsv",

@@ -6,8 +6,8 @@ rule preprocess_fmri:
         data=subject_data_marker,
         stimuli=STIMULI_TSV,
     output:
-        responses=f"{PRE}/sub-{{subject}}/responses.npz",
-        trials=f"{PRE}/sub-{{subject}}/trials.tsv",
+        responses=RESPONSES,
+        trials=TRIALS,
         manifest=f"{PRE}/sub-{{subject}}/manifest.json",
     params:
         cfg=stage_config("preprocess", "fmri"),

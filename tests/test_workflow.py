@@ -101,3 +101,21 @@ def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, t
     assert set(summary["subject"]) == {"01", "all"}
     assert summary["ceiling"].isna().all()          # no ground truth in a user's dataset
     assert not (tmp_path / "results" / "data").exists()
+
+
+def test_nsd_source_runs_from_nsd_layout(tmp_path):
+    """NSD's own layout (a miniature) through ingestion, embeddings, decoding and the report."""
+    from nsd_fixture import SESSIONS, build_mini_nsd
+
+    root = build_mini_nsd(tmp_path / "nsd")[0]
+    config = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())
+    config["data"] = {"source": "nsd", "nsd": {"root": str(root), "subjects": [1], "sessions": SESSIONS, "image_size": 32}}
+    config["decode"]["ridge"]["rois"] = ["nsdgeneral"]
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    assert set(summary["subject"]) == {"01", "all"} and summary["ceiling"].isna().all()
+    stimuli = pd.read_csv(next((tmp_path / "results" / "data").iterdir()) / "stimuli" / "stimuli.tsv", sep="\t")
+    assert set(stimuli["split"]) == {"train", "test"}
+    assert "has no captions" in (tmp_path / "results" / "report.html").read_text()

@@ -24,12 +24,15 @@ class Layout:
     subjects: list[str]
     bids_root: str
     synthetic: bool
+    source: str
 
 
 def subjects_from_config(data: dict) -> list[str]:
     """Subject labels: numbered for the synthetic world, listed by the user otherwise."""
     if data["source"] == "synthetic":
         return [f"{i + 1:02d}" for i in range(data["synthetic"]["n_subjects"])]
+    if data["source"] == "nsd":
+        return [f"{s:02d}" for s in data["nsd"]["subjects"]]
     return [str(s) for s in data[data["source"]]["subjects"]]
 
 
@@ -50,6 +53,7 @@ def build_layout(config: dict) -> Layout:
         "evaluate": f"{RESULTS}/evaluate/embedding-{versions['evaluate']}",
     }
     synthetic = source == "synthetic"
-    bids_root = folders["data"] if synthetic else str(config["data"][source]["root"])
+    # the synthetic world and NSD's exported stimuli are written under results/data; BIDS is read in place
+    bids_root = str(config["data"]["bids"]["root"]) if source == "bids" else folders["data"]
     return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
-                  bids_root=bids_root, synthetic=synthetic)
+                  bids_root=bids_root, synthetic=synthetic, source=source)

@@ -16,6 +16,13 @@ def begin(snakemake) -> str:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.captureWarnings(True)
+    previous_hook = sys.excepthook
+
+    def log_then_raise(kind, error, trace):
+        logging.getLogger("neurorecon").error("failed: %s", error, exc_info=(kind, error, trace))
+        previous_hook(kind, error, trace)
+
+    sys.excepthook = log_then_raise
     from neurorecon.artifacts import now_iso
 
     return now_iso()

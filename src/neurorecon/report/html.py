@@ -68,11 +68,14 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
     wide = summary.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
     stages = pd.DataFrame({"stage": list(folders), "version": [versions[s] for s in folders],
                            "folder": list(folders.values())})
-    clip_rows = pd.DataFrame([{
-        "model": caption_retrieval["model"], "image to caption top-1": caption_retrieval["image_to_text_top1"],
-        "caption to image top-1": caption_retrieval["text_to_image_top1"], "chance": caption_retrieval["chance"],
-        "n": caption_retrieval["n"],
-    }])
+    if "image_to_text_top1" in caption_retrieval:
+        clip_section = table_html(pd.DataFrame([{
+            "model": caption_retrieval["model"], "image to caption top-1": caption_retrieval["image_to_text_top1"],
+            "caption to image top-1": caption_retrieval["text_to_image_top1"], "chance": caption_retrieval["chance"],
+            "n": caption_retrieval["n"],
+        }]))
+    else:
+        clip_section = f"<p>{html.escape(caption_retrieval.get('note', 'no caption retrieval'))}</p>"
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurorecon report</title>",
         f"<style>{STYLE}</style></head><body>",
@@ -87,7 +90,7 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         "<h2>Stimulus embeddings</h2>",
         "<p class='note'>Caption retrieval on held-out (test) stimuli whose captions the CLIP model never "
         "saw in training; a hit is any stimulus with the same caption.</p>",
-        table_html(clip_rows),
+        clip_section,
     ]
     if clip_history is not None:
         parts.append(loss_figure(clip_history, "tiny CLIP training"))
