@@ -9,12 +9,13 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from neurorecon.artifacts import canonical_json, source_hash
-from neurorecon.config import check_config_keys
+from neurorecon.config import check_config_combinations, check_config_keys
 from neurorecon.layout import build_layout
 
 SCHEMA_PATH = Path(workflow.basedir) / "config" / "schema.yaml"
 check_config_keys(config, yaml.safe_load(SCHEMA_PATH.read_text()))
 validate(config, schema=str(SCHEMA_PATH), set_default=True)
+check_config_combinations(config)
 
 LAYOUT = build_layout(config)
 DATA = LAYOUT.folders["data"]

@@ -7,7 +7,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from neurorecon.config import ConfigError, check_config_keys, unknown_keys
+from neurorecon.config import ConfigError, check_config_combinations, check_config_keys, unknown_keys
 from neurorecon.layout import build_layout
 
 from conftest import REPO, load_config
@@ -66,3 +66,15 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
     config["preprocess"]["fmri"]["high_pass_hz"] = 0.02
     edited = build_layout(config).folders
     assert {stage for stage in base if base[stage] != edited[stage]} == {"preprocess", "decode", "evaluate"}
+
+
+def test_impossible_combinations_are_named():
+    config = load_config("tiny")
+    config["data"]["source"] = "bids"
+    with pytest.raises(ConfigError, match="no data.bids section"):
+        check_config_combinations(config)
+    config["data"]["nsd"] = {"root": "/x", "subjects": [1], "sessions": [1]}
+    config["data"]["source"] = "nsd"
+    config["decode"]["ridge"]["target"] = "text"
+    with pytest.raises(ConfigError, match="needs captions"):
+        check_config_combinations(config)

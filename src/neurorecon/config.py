@@ -38,3 +38,12 @@ def check_config_keys(config: dict, schema: dict, source: str = "config") -> Non
     problems = unknown_keys(config, schema)
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems))
+
+
+def check_config_combinations(config: dict) -> None:
+    """Raise :class:`ConfigError` for settings that are each valid but cannot work together."""
+    source = config["data"]["source"]
+    if source not in config["data"]:
+        raise ConfigError(f"data.source is {source!r} but there is no data.{source} section")
+    if source == "nsd" and config["decode"]["ridge"]["target"] == "text":
+        raise ConfigError("decode.ridge.target 'text' needs captions, which NSD's stimulus table lacks; use 'image'")
