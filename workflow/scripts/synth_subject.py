@@ -6,9 +6,6 @@ from _common import begin
 
 started = begin(snakemake)
 
-import numpy as np
-from PIL import Image
-
 from neurorecon.artifacts import write_manifest
 from neurorecon.synth.fmri import simulate_subject, subject_labels
 from neurorecon.synth.world import World
@@ -16,8 +13,7 @@ from neurorecon.synth.world import World
 cfg = snakemake.params.cfg
 root = Path(snakemake.params.bids_root)
 index = subject_labels(cfg["n_subjects"]).index(snakemake.wildcards.subject)
-world = World.load(Path(snakemake.input.world))
-world.images = np.stack([np.asarray(Image.open(root / "stimuli" / f"{s}.png")) for s in world.stim_ids])
+world = World.load(Path(snakemake.input.world))  # latents only: subjects never need the pixels
 paths = simulate_subject(world, cfg, index, root)
 write_manifest(Path(snakemake.output.manifest).parent, stage="data", config=cfg,
                inputs=[snakemake.input.world], outputs=[snakemake.output.truth, paths["mask"], paths["atlas"]],

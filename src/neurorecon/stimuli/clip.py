@@ -9,7 +9,6 @@ through :func:`load_clip`, the loader every real checkpoint goes through.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,8 +172,3 @@ def save_embeddings(path: Path, stim_ids: Sequence[str], image: np.ndarray, text
 def load_embeddings(path: Path) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
-
-
-def describe_model(folder: Path) -> dict:
-    """The saved model config, for manifests and the report."""
-    return json.loads((folder / CONFIG_FILE).read_text())

@@ -17,9 +17,6 @@ from PIL import Image
 from neurorecon.artifacts import atomic_path, write_text_atomic
 from neurorecon.synth.scenes import Scene, draw_scene, lowlevel_features, sample_scenes, semantic_features
 
-WORLD_FILE = "world.npz"
-
-
 @dataclass
 class World:
     """Stimuli with their split and the shared latents that drive every subject."""
@@ -27,7 +24,7 @@ class World:
     stim_ids: list[str]
     split: np.ndarray           # "train" / "test" per stimulus
     captions: list[str]
-    images: np.ndarray          # (n, H, W, 3) uint8
+    images: np.ndarray | None   # (n, H, W, 3) uint8; not stored in world.npz (the PNGs hold them)
     lowlevel: np.ndarray        # (n, grid, grid, 3) opponent-colour maps
     semantic: np.ndarray        # (n, latent_dim) shared semantic latent
 
@@ -40,11 +37,11 @@ class World:
                 )
 
     @classmethod
-    def load(cls, path: Path, images: np.ndarray | None = None) -> "World":
+    def load(cls, path: Path) -> "World":
         with np.load(path, allow_pickle=False) as data:
             return cls(
                 stim_ids=[str(s) for s in data["stim_ids"]], split=data["split"].astype(str),
-                captions=[str(c) for c in data["captions"]], images=images,
+                captions=[str(c) for c in data["captions"]], images=None,
                 lowlevel=data["lowlevel"], semantic=data["semantic"],
             )
 
