@@ -9,7 +9,7 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
-if LAYOUT.source == "synthetic":
+if LAYOUT.synthetic:
 
     include: "rules/data.smk"
 

@@ -23,8 +23,12 @@ class Layout:
     folders: dict[str, str]
     subjects: list[str]
     bids_root: str
-    synthetic: bool
     source: str
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the data stage generates the synthetic world (and its ground truth)."""
+        return self.source == "synthetic"
 
 
 def subjects_from_config(data: dict) -> list[str]:
@@ -52,8 +56,7 @@ def build_layout(config: dict) -> Layout:
         "decode": f"{RESULTS}/decode/ridge-{versions['decode']}",
         "evaluate": f"{RESULTS}/evaluate/embedding-{versions['evaluate']}",
     }
-    synthetic = source == "synthetic"
     # the synthetic world and NSD's exported stimuli are written under results/data; BIDS is read in place
     bids_root = str(config["data"]["bids"]["root"]) if source == "bids" else folders["data"]
     return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
-                  bids_root=bids_root, synthetic=synthetic, source=source)
+                  bids_root=bids_root, source=source)

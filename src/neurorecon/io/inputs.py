@@ -16,6 +16,10 @@ import numpy as np
 import pandas as pd
 
 
+# what nibabel raises on a missing, truncated or non-NIfTI file
+NIFTI_READ_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError, nib.filebasedimages.ImageFileError)
+
+
 class InputDataError(ValueError):
     """An input file is missing, unreadable or inconsistent; the message says which and why."""
 
@@ -33,7 +37,7 @@ def load_nifti(path: str | Path, ndim: int | Sequence[int] | None = None) -> nib
     try:
         image = nib.load(path)
         data = np.asanyarray(image.dataobj)
-    except (EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError, nib.filebasedimages.ImageFileError) as exc:
+    except NIFTI_READ_ERRORS as exc:
         raise InputDataError(path, f"cannot read as NIfTI ({exc}); the file may be truncated or corrupt") from exc
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim or ())
     if allowed and data.ndim not in allowed:
@@ -46,8 +50,7 @@ def load_nifti_header(path: str | Path) -> nib.Nifti1Image:
     path = Path(path)
     try:
         return nib.load(path)
-    except (FileNotFoundError, EOFError, OSError, zlib.error, gzip.BadGzipFile, ValueError,
-            nib.filebasedimages.ImageFileError) as exc:
+    except NIFTI_READ_ERRORS as exc:  # FileNotFoundError is an OSError
         raise InputDataError(path, f"cannot read the NIfTI header ({exc})") from exc
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from neurorecon.io.inputs import InputDataError, check_finite_timeseries, check_same_grid, load_nifti
-from neurorecon.preprocess.fmri import Responses, average_repeats, zscore_rows_within
+from neurorecon.preprocess.fmri import Responses, response_rows, zscore_rows_within
 
 TRIALS_PER_SESSION = 750
 BETA_SCALE = 300.0
@@ -108,10 +108,7 @@ def load_nsd_subject(root: Path, subject: int, sessions: list[int], cfg: dict, p
     values = np.concatenate(betas)
     if cfg["zscore"] == "session":
         values = zscore_rows_within(values, trials["run"].to_numpy())
-    if cfg["average_test_repeats"]:
-        values, table = average_repeats(values, trials[["stim_id", "run", "split"]])
-    else:
-        table = trials.assign(runs=trials["run"].astype(str), n_repeats=1)[["stim_id", "split", "runs", "n_repeats"]]
+    values, table = response_rows(values, trials, cfg["average_test_repeats"])
     responses = Responses(values=values.astype(np.float32), trials=table, roi=np.ones(int(mask.sum()), int),
                           roi_names={1: cfg["roi"]}, voxel_ijk=np.argwhere(mask))
     return responses, trials

@@ -193,11 +193,19 @@ def zscore_rows_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
+ROW_COLUMNS = ["stim_id", "split", "runs", "n_repeats"]
+
+
+def single_trial_rows(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trial-table rows (the responses contract) for trials kept as they are."""
+    return trials.assign(runs=trials["run"].astype(str), n_repeats=1)[ROW_COLUMNS]
+
+
 def average_repeats(values: np.ndarray, trials: pd.DataFrame, split: str = "test") -> tuple[np.ndarray, pd.DataFrame]:
     """Average rows of the same stimulus within ``split``; other rows stay single trials."""
     keep = trials["split"] != split
     rows = [values[keep.to_numpy()]]
-    table = [trials[keep].assign(runs=trials.loc[keep, "run"].astype(str), n_repeats=1)]
+    table = [single_trial_rows(trials[keep])]
     repeated = trials[~keep].reset_index(drop=True)
     if len(repeated):
         repeated_values = values[~keep.to_numpy()]
@@ -209,8 +217,15 @@ def average_repeats(values: np.ndarray, trials: pd.DataFrame, split: str = "test
             "runs": [";".join(str(r) for r in sorted(group["run"])) for _, group in grouped],
             "n_repeats": [len(index) for index in grouped.indices.values()],
         }))
-    combined = pd.concat(table, ignore_index=True)[["stim_id", "split", "runs", "n_repeats"]]
-    return np.concatenate(rows), combined
+    return np.concatenate(rows), pd.concat(table, ignore_index=True)[ROW_COLUMNS]
+
+
+def response_rows(values: np.ndarray, trials: pd.DataFrame, average_test: bool) -> tuple[np.ndarray, pd.DataFrame]:
+    """The responses' rows and trial table: test repeats averaged when asked, other trials as they are.
+    ``trials`` needs stim_id, run and split."""
+    if average_test:
+        return average_repeats(values, trials)
+    return values, single_trial_rows(trials)
 
 
 def read_atlas(files: SubjectFiles, mask_img: nib.Nifti1Image) -> tuple[np.ndarray | None, dict[int, str]]:
@@ -269,10 +284,7 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
     trials = pd.concat(all_trials, ignore_index=True)
     if cfg["zscore"] == "run":
         betas = zscore_rows_within(betas, trials["run"].to_numpy())
-    if cfg["average_test_repeats"]:
-        values, table = average_repeats(betas, trials)
-    else:
-        values, table = betas, trials.assign(runs=trials["run"].astype(str), n_repeats=1)[["stim_id", "split", "runs", "n_repeats"]]
+    values, table = response_rows(betas, trials, cfg["average_test_repeats"])
     return Responses(
         values=values.astype(np.float32), trials=table,
         roi=np.zeros(mask.sum(), int) if roi is None else roi, roi_names=roi_names,
