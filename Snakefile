@@ -18,6 +18,10 @@ if LAYOUT.source == "nsd":
 
     include: "rules/nsd.smk"
 
+elif LAYOUT.source == "miyawaki":
+
+    include: "rules/miyawaki.smk"
+
 else:
 
     include: "rules/preprocess.smk"
@@ -25,6 +29,7 @@ else:
 
 include: "rules/stimuli.smk"
 include: "rules/decode.smk"
+include: "rules/reconstruct.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 

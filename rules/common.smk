@@ -23,6 +23,10 @@ PRE = LAYOUT.folders["preprocess"]
 STIM = LAYOUT.folders["stimuli"]
 DEC = LAYOUT.folders["decode"]
 EVAL = LAYOUT.folders["evaluate"]
+VAE = LAYOUT.folders["vae"]
+DIFF = LAYOUT.folders["diffusion"]
+REC = LAYOUT.folders["reconstruct"]
+EVAL_IMAGE = LAYOUT.folders["evaluate_image"]
 BIDS_ROOT = LAYOUT.bids_root
 SUBJECTS = LAYOUT.subjects
 STIMULI_TSV = f"{BIDS_ROOT}/stimuli/stimuli.tsv"
@@ -31,6 +35,11 @@ GROUNDTRUTH = f"{DATA}/derivatives/groundtruth"
 RESPONSES = f"{PRE}/sub-{{subject}}/responses.npz"
 TRIALS = f"{PRE}/sub-{{subject}}/trials.tsv"
 TINY_CLIP = config["stimuli"]["clip"]["model"] == "tiny"
+RECON = config["reconstruct"]
+DIFFUSION = RECON["diffusion"]["model"] != "none"
+TINY_DIFFUSION = RECON["diffusion"]["model"] == "tiny"
+# the tiny VAE is trained when the low-level target or the tiny generator needs it
+TINY_VAE = RECON["vae"]["model"] == "tiny" and (RECON["lowlevel"]["target"] == "vae" or TINY_DIFFUSION)
 
 
 wildcard_constraints:
@@ -75,6 +84,28 @@ def clip_model_input(wildcards):
     return {"clip_config": f"{STIM}/model/open_clip_config.json"} if TINY_CLIP else {}
 
 
-def clip_history_input(wildcards):
-    """The tiny CLIP's loss history, for the report, when it was trained here."""
-    return {"clip_history": f"{STIM}/model/training.tsv"} if TINY_CLIP else {}
+def training_histories(wildcards):
+    """Loss histories of the tiny models trained in this run, for the report."""
+    histories = {}
+    if TINY_CLIP:
+        histories["clip_history"] = f"{STIM}/model/training.tsv"
+    if TINY_VAE:
+        histories["vae_history"] = f"{VAE}/training.tsv"
+    if TINY_DIFFUSION:
+        histories["diffusion_history"] = f"{DIFF}/training.tsv"
+    return histories
+
+
+def vae_input(wildcards):
+    """The trained tiny VAE's config when the run uses it."""
+    return {"vae_config": f"{VAE}/model/config.json"} if TINY_VAE else {}
+
+
+def diffusion_input(wildcards):
+    """The trained tiny generator's UNet config when the run uses it."""
+    return {"diffusion_config": f"{DIFF}/model/unet/config.json"} if TINY_DIFFUSION else {}
+
+
+def final_reconstructions(wildcards):
+    """The subject's final (generated) reconstructions, when a generator is configured."""
+    return {"final": f"{REC}/sub-{wildcards.subject}/final/reconstructions.npz"} if DIFFUSION else {}

@@ -27,3 +27,30 @@ rule evaluate_embeddings:
         "../envs/neuro.yaml"
     script:
         "../workflow/scripts/evaluate_embeddings.py"
+
+
+rule evaluate_images:
+    input:
+        unpack(clip_model_input),
+        unpack(final_reconstructions),
+        lowlevel=rules.reconstruct_lowlevel.output.reconstructions,
+        stimuli=STIMULI_TSV,
+    output:
+        metrics=f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv",
+        manifest=f"{EVAL_IMAGE}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=stage_config("evaluate", "image"),
+        clip=stage_config("stimuli", "clip"),
+        clip_dir=f"{STIM}/model",
+        method="ridge",
+        code=script_code_hash("evaluate_images.py"),
+    log:
+        f"logs/evaluate/{LAYOUT.versions['evaluate_image']}/images_sub-{{subject}}.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/evaluate_images.py"

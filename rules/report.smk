@@ -4,8 +4,13 @@
 
 rule report:
     input:
-        unpack(clip_history_input),
+        unpack(training_histories),
         metrics=expand(f"{EVAL}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
+        image_metrics=expand(f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
+        lowlevel=expand(f"{REC}/sub-{{subject}}/lowlevel/reconstructions.npz", subject=SUBJECTS),
+        final=expand(f"{REC}/sub-{{subject}}/final/reconstructions.npz", subject=SUBJECTS) if DIFFUSION else [],
+        image_manifests=expand(f"{EVAL_IMAGE}/sub-{{subject}}/manifest.json", subject=SUBJECTS),
+        stimuli=STIMULI_TSV,
         retrieval=rules.embed_stimuli.output.retrieval,
         manifests=expand(f"{EVAL}/sub-{{subject}}/manifest.json", subject=SUBJECTS),
     output:
@@ -15,6 +20,7 @@ rule report:
         code=script_code_hash("report.py"),
         versions=LAYOUT.versions,
         folders=LAYOUT.folders,
+        subjects=SUBJECTS,
     log:
         "logs/report.log",
     threads: 1

@@ -15,6 +15,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -27,7 +28,8 @@ HASH_LENGTH = 10
 # Distributions whose versions go into every manifest (absent ones are skipped).
 RECORDED_PACKAGES = (
     "neurorecon", "numpy", "scipy", "pandas", "scikit-learn", "nibabel", "nilearn",
-    "torch", "torchvision", "open-clip-torch", "safetensors", "h5py", "snakemake",
+    "torch", "torchvision", "open-clip-torch", "diffusers", "transformers", "safetensors", "h5py",
+    "scikit-image", "snakemake",
 )
 
 
@@ -124,6 +126,26 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``final``; it replaces ``final`` only if the block succeeds.
+
+    For libraries that save a model as a folder (``save_pretrained``): a crash leaves the previous
+    folder, or none, never a half-written one.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -35,6 +35,8 @@ def subjects_from_config(data: dict) -> list[str]:
     """Subject labels: numbered for the synthetic world, listed by the user otherwise."""
     if data["source"] == "synthetic":
         return [f"{i + 1:02d}" for i in range(data["synthetic"]["n_subjects"])]
+    if data["source"] == "miyawaki":
+        return [data["miyawaki"]["subject"]]
     if data["source"] == "nsd":
         return [f"{s:02d}" for s in data["nsd"]["subjects"]]
     return [str(s) for s in data[data["source"]]["subjects"]]
@@ -49,12 +51,24 @@ def build_layout(config: dict) -> Layout:
     versions["stimuli"] = stage_version(config["stimuli"], [data_v])
     versions["decode"] = stage_version(config["decode"], [versions["preprocess"], versions["stimuli"]])
     versions["evaluate"] = stage_version(config["evaluate"], [versions["decode"]])
+    recon = config["reconstruct"]
+    # the generative models are versioned on their own, so sampling edits do not retrain them
+    versions["vae"] = stage_version(recon["vae"])
+    versions["diffusion"] = stage_version(recon["diffusion"], [versions["stimuli"], versions["vae"]])
+    versions["reconstruct"] = stage_version(
+        {"lowlevel": recon["lowlevel"], "sampling": recon["sampling"]},
+        [versions["preprocess"], versions["decode"], versions["vae"], versions["diffusion"]])
+    versions["evaluate_image"] = stage_version(config["evaluate"], [versions["reconstruct"]])
     folders = {
         "data": f"{RESULTS}/data/{source}-{data_v}",
         "preprocess": f"{RESULTS}/preprocess/fmri-{versions['preprocess']}",
         "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",
         "decode": f"{RESULTS}/decode/ridge-{versions['decode']}",
         "evaluate": f"{RESULTS}/evaluate/embedding-{versions['evaluate']}",
+        "vae": f"{RESULTS}/models/vae-{versions['vae']}",
+        "diffusion": f"{RESULTS}/models/diffusion-{versions['diffusion']}",
+        "reconstruct": f"{RESULTS}/reconstruct/images-{versions['reconstruct']}",
+        "evaluate_image": f"{RESULTS}/evaluate/image-{versions['evaluate_image']}",
     }
     # the synthetic world and NSD's exported stimuli are written under results/data; BIDS is read in place
     bids_root = str(config["data"]["bids"]["root"]) if source == "bids" else folders["data"]

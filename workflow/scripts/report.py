@@ -10,12 +10,33 @@ begin(snakemake)
 import pandas as pd
 
 from neurorecon.artifacts import write_text_atomic
-from neurorecon.report.html import render_report
+from neurorecon.report.html import reconstruction_grid, render_report
 from neurorecon.report.summary import build_summary, summary_tsv
+from neurorecon.reconstruct.io import load_reconstructions
+from neurorecon.stimuli.images import load_stimulus_images
 
-summary = build_summary([pd.read_csv(p, sep="\t", dtype={"subject": str}) for p in snakemake.input.metrics])
+GRID_COLUMNS = 10
+tables = [pd.read_csv(p, sep="\t", dtype={"subject": str}) for p in [*snakemake.input.metrics, *snakemake.input.image_metrics]]
+summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
-history = pd.read_csv(snakemake.input.clip_history, sep="\t") if "clip_history" in snakemake.input.keys() else None
+
+titles = {"clip_history": "tiny CLIP (contrastive loss)", "vae_history": "tiny VAE",
+          "diffusion_history": "tiny diffusion UNet"}
+histories = {title: pd.read_csv(snakemake.input[key], sep="\t") for key, title in titles.items()
+             if key in snakemake.input.keys()}
+grids = []
+for index, subject in enumerate(snakemake.params.subjects):
+    lowlevel = load_reconstructions(Path(snakemake.input.lowlevel[index]))
+    stim_ids = [str(s) for s in lowlevel["stim_ids"][:GRID_COLUMNS]]
+    rows = {"stimulus": load_stimulus_images(snakemake.input.stimuli, stim_ids), "low-level": lowlevel["images"]}
+    if snakemake.input.final:
+        final = load_reconstructions(Path(snakemake.input.final[index]))
+        rows["final"] = final["images"]
+        if "ceiling" in final:
+            rows["final, noise-free"] = final["ceiling"]
+    grids.append(reconstruction_grid({k: v[:GRID_COLUMNS] for k, v in rows.items()}, stim_ids, f"sub-{subject}"))
+notes = sorted({note for path in snakemake.input.image_manifests
+                for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text())
 write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snakemake.params.folders,
-                                                       snakemake.params.versions, history))
+                                                       snakemake.params.versions, histories, grids, notes))

@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 STYLE = """
@@ -42,18 +43,40 @@ def metrics_figure(summary: pd.DataFrame) -> str:
             ax.scatter(x, rows["ceiling"], color="#dd8452", zorder=3, label="noise ceiling")
         ax.axhline(rows["chance"].mean(), color="k", ls="--", lw=1, label="chance")
         ax.set_xticks(list(x), labels, fontsize=7)
-        ax.set_ylim(0, 1.05)
+        ax.set_ylim(min(0.0, float(rows["value"].min()) - 0.05), 1.05)
         ax.set_title(metric)
     axes[0][0].legend(fontsize=7, loc="upper left")
     return figure_to_img(fig)
 
 
 def loss_figure(history: pd.DataFrame, title: str) -> str:
+    """Training curves: every column of ``history`` but ``epoch`` against epoch."""
     fig, ax = plt.subplots(figsize=(4, 2.6))
-    ax.plot(history["epoch"], history["loss"], marker="o", ms=3)
+    for column in history.columns.drop("epoch"):
+        ax.plot(history["epoch"], history[column], marker="o", ms=3, label=column)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("contrastive loss")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
     ax.set_title(title)
+    return figure_to_img(fig)
+
+
+def reconstruction_grid(rows: dict[str, np.ndarray], stim_ids: list[str], title: str) -> str:
+    """A grid figure: one row per image set (stimulus, low-level, final, ...), one column per stimulus."""
+    n_cols = len(stim_ids)
+    fig, axes = plt.subplots(len(rows), n_cols, figsize=(1.1 * n_cols, 1.2 * len(rows)), squeeze=False)
+    for r, (label, images) in enumerate(rows.items()):
+        for c in range(n_cols):
+            ax = axes[r][c]
+            ax.imshow(images[c])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+            if r == 0:
+                ax.set_title(stim_ids[c], fontsize=6)
+    fig.suptitle(title, fontsize=9)
     return figure_to_img(fig)
 
 
@@ -61,11 +84,20 @@ def table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0, escape=True)
 
 
+def mean_table(summary: pd.DataFrame, output: str) -> pd.DataFrame:
+    """Method x metric means over subjects (with chance, ceiling and n) for one output kind."""
+    rows = summary[(summary["subject"] == "all") & (summary["output"] == output)]
+    return rows[["modality", "method", "metric", "value", "chance", "ceiling", "n"]]
+
+
 def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[str, str],
-                  versions: dict[str, str], clip_history: pd.DataFrame | None) -> str:
-    """The report as one HTML string (figures inline, no external files)."""
-    mean = summary[summary["subject"] == "all"][["modality", "method", "output", "metric", "value", "chance", "ceiling", "n"]]
-    wide = summary.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
+                  versions: dict[str, str], histories: dict[str, pd.DataFrame],
+                  grids: list[str] = (), notes: list[str] = ()) -> str:
+    """The report as one HTML string (figures inline, no external files). ``histories``: training
+    curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why."""
+    embedding = summary[summary["output"] == "embedding"]
+    images = summary[summary["output"] == "image"]
+    wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
     stages = pd.DataFrame({"stage": list(folders), "version": [versions[s] for s in folders],
                            "folder": list(folders.values())})
     if "image_to_text_top1" in caption_retrieval:
@@ -80,20 +112,38 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurorecon report</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>neurorecon report</h1>",
-        "<h2>Decoding: fMRI to CLIP image embeddings</h2>",
+        "<h2>Decoding: brain responses to CLIP image embeddings</h2>",
         "<p class='note'>Mean over subjects, with chance and the noise ceiling (the same decoder applied to "
         "noise-free responses; empty for real data). Retrieval is top-1 among all test stimuli; "
         "2-way identification as in MindEye2.</p>",
-        table_html(mean),
-        metrics_figure(summary),
+        table_html(mean_table(summary, "embedding")),
+        metrics_figure(embedding) if len(embedding) else "",
         "<h3>Per subject</h3>", table_html(wide),
+    ]
+    if len(images):
+        parts += [
+            "<h2>Image reconstruction</h2>",
+            "<p class='note'><b>-lowlevel</b>: ridge to VAE latents (or pixels), decoded; <b>-diffusion</b>: the "
+            "generator started from the low-level image and conditioned on the decoded CLIP embedding. PixCorr and "
+            "SSIM (grayscale) at a fixed size; 2-way identification on network features as in brain-diffuser and "
+            "MindEye (chance 0.5); *_dist are correlation distances (lower is better). Chance for PixCorr, SSIM and "
+            "distances is the score of mismatched pairs; the ceiling is the same pipeline run on noise-free "
+            "responses.</p>",
+            table_html(mean_table(summary, "image")),
+            metrics_figure(images),
+            *grids,
+        ]
+        if notes:
+            parts.append("<ul class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    parts += [
         "<h2>Stimulus embeddings</h2>",
         "<p class='note'>Caption retrieval on held-out (test) stimuli whose captions the CLIP model never "
         "saw in training; a hit is any stimulus with the same caption.</p>",
         clip_section,
     ]
-    if clip_history is not None:
-        parts.append(loss_figure(clip_history, "tiny CLIP training"))
+    if histories:
+        parts.append("<h2>Models trained in this run</h2>")
+        parts += [loss_figure(history, title) for title, history in histories.items()]
     parts += ["<h2>Artifacts</h2>", "<p class='note'>Each folder holds a manifest.json saying how it was made.</p>",
               table_html(stages), "</body></html>"]
     return "\n".join(parts)

@@ -1,0 +1,43 @@
+# Miyawaki et al. 2008: the data stage exports the binary patterns; the preprocess stage reads the
+# given responses into the same responses contract as preprocess_fmri (no GLM).
+
+
+rule miyawaki_stimuli:
+    output:
+        stimuli=f"{DATA}/stimuli/stimuli.tsv",
+        manifest=f"{DATA}/manifest.json",
+    params:
+        cfg=stage_config("data", "miyawaki"),
+        code=script_code_hash("miyawaki_stimuli.py"),
+    log:
+        f"logs/data/{LAYOUT.versions['data']}/miyawaki_stimuli.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/neuro.yaml"
+    script:
+        "../workflow/scripts/miyawaki_stimuli.py"
+
+
+rule ingest_miyawaki:
+    input:
+        stimuli=STIMULI_TSV,
+    output:
+        responses=RESPONSES,
+        trials=TRIALS,
+        manifest=f"{PRE}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=stage_config("data", "miyawaki"),
+        code=script_code_hash("ingest_miyawaki.py"),
+    log:
+        f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../envs/neuro.yaml"
+    script:
+        "../workflow/scripts/ingest_miyawaki.py"

@@ -1,0 +1,116 @@
+# Stage "reconstruct": the generative models (tiny ones trained here unless pretrained ones are
+# configured), low-level reconstructions from responses, then final images from the generator.
+
+
+rule train_tiny_vae:
+    output:
+        config=f"{VAE}/model/config.json",
+        weights=f"{VAE}/model/diffusion_pytorch_model.safetensors",
+        history=f"{VAE}/training.tsv",
+        manifest=f"{VAE}/manifest.json",
+    params:
+        cfg=stage_config("reconstruct", "vae", "tiny"),
+        code=script_code_hash("train_tiny_vae.py"),
+    log:
+        f"logs/models/vae-{LAYOUT.versions['vae']}/train_tiny_vae.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/train_tiny_vae.py"
+
+
+rule train_tiny_diffusion:
+    input:
+        unpack(clip_model_input),
+        unpack(vae_input),
+    output:
+        config=f"{DIFF}/model/unet/config.json",
+        weights=f"{DIFF}/model/unet/diffusion_pytorch_model.safetensors",
+        scheduler=f"{DIFF}/model/scheduler/scheduler_config.json",
+        history=f"{DIFF}/training.tsv",
+        manifest=f"{DIFF}/manifest.json",
+    params:
+        cfg=stage_config("reconstruct", "diffusion", "tiny"),
+        clip=stage_config("stimuli", "clip"),
+        vae=stage_config("reconstruct", "vae"),
+        clip_dir=f"{STIM}/model",
+        vae_dir=f"{VAE}/model",
+        code=script_code_hash("train_tiny_diffusion.py"),
+    log:
+        f"logs/models/diffusion-{LAYOUT.versions['diffusion']}/train_tiny_diffusion.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=90,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/train_tiny_diffusion.py"
+
+
+rule reconstruct_lowlevel:
+    input:
+        unpack(groundtruth_input),
+        unpack(vae_input),
+        responses=RESPONSES,
+        trials=TRIALS,
+        stimuli=STIMULI_TSV,
+    output:
+        reconstructions=f"{REC}/sub-{{subject}}/lowlevel/reconstructions.npz",
+        weights=f"{REC}/sub-{{subject}}/lowlevel/ridge.safetensors",
+        manifest=f"{REC}/sub-{{subject}}/lowlevel/manifest.json",
+    params:
+        cfg=stage_config("reconstruct", "lowlevel"),
+        vae=stage_config("reconstruct", "vae"),
+        vae_dir=f"{VAE}/model",
+        code=script_code_hash("reconstruct_lowlevel.py"),
+    log:
+        f"logs/reconstruct/{LAYOUT.versions['reconstruct']}/lowlevel_sub-{{subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/reconstruct_lowlevel.py"
+
+
+rule reconstruct_images:
+    input:
+        unpack(groundtruth_input),
+        unpack(vae_input),
+        unpack(diffusion_input),
+        unpack(clip_model_input),
+        lowlevel=rules.reconstruct_lowlevel.output.reconstructions,
+        predictions=rules.decode_ridge.output.predictions,
+        decoder=rules.decode_ridge.output.weights,
+        decoder_info=rules.decode_ridge.output.info,
+        responses=RESPONSES,
+        trials=TRIALS,
+    output:
+        reconstructions=f"{REC}/sub-{{subject}}/final/reconstructions.npz",
+        manifest=f"{REC}/sub-{{subject}}/final/manifest.json",
+    params:
+        sampling=stage_config("reconstruct", "sampling"),
+        diffusion=stage_config("reconstruct", "diffusion"),
+        vae=stage_config("reconstruct", "vae"),
+        clip=stage_config("stimuli", "clip"),
+        clip_dir=f"{STIM}/model",
+        vae_dir=f"{VAE}/model",
+        diffusion_dir=f"{DIFF}/model",
+        code=script_code_hash("reconstruct_images.py"),
+    log:
+        f"logs/reconstruct/{LAYOUT.versions['reconstruct']}/final_sub-{{subject}}.log",
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/reconstruct_images.py"

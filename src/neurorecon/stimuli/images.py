@@ -1,0 +1,46 @@
+"""The stimulus images a dataset's ``stimuli/stimuli.tsv`` lists, as uint8 arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from neurorecon.io.inputs import InputDataError, read_tsv
+
+STIMULUS_COLUMNS = ("stim_id", "stim_file", "split")
+
+
+def read_stimulus_table(tsv: str | Path) -> pd.DataFrame:
+    """The stimulus table with ``stim_id`` as strings, checked for the required columns."""
+    table = read_tsv(tsv, required=STIMULUS_COLUMNS)
+    table["stim_id"] = table["stim_id"].astype(str)
+    return table
+
+
+def load_stimulus_images(tsv: str | Path, stim_ids: Sequence[str], size: int | None = None) -> np.ndarray:
+    """RGB images (n, size, size, 3) uint8 of ``stim_ids`` in order; files are relative to the
+    dataset root (the folder above ``stimuli/``). ``size`` None keeps the files' own size."""
+    tsv = Path(tsv)
+    table = read_stimulus_table(tsv).set_index("stim_id")
+    missing = [s for s in stim_ids if str(s) not in table.index]
+    if missing:
+        raise InputDataError(tsv, f"no row for stimuli {missing[:5]}")
+    root = tsv.parent.parent
+    images = []
+    for stim_id in stim_ids:
+        path = root / table.loc[str(stim_id), "stim_file"]
+        try:
+            image = Image.open(path).convert("RGB")
+        except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
+            raise InputDataError(path, f"cannot read stimulus image for {stim_id!r} ({exc})") from exc
+        if size is not None and image.size != (size, size):
+            image = image.resize((size, size), Image.Resampling.BICUBIC)
+        images.append(np.asarray(image))
+    shapes = {image.shape for image in images}
+    if len(shapes) > 1:
+        raise InputDataError(tsv, f"stimulus images differ in size {sorted(shapes)}; set a size to resize them to")
+    return np.stack(images)

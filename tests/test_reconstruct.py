@@ -1,0 +1,150 @@
+"""VAE, low-level decoding, the tiny generator, the sampler and the pretrained unCLIP path."""
+
+import numpy as np
+import pytest
+import torch
+
+from neurorecon.reconstruct import diffusion, vae as vae_module
+from neurorecon.reconstruct.lowlevel import LowLevelSpace, fit_lowlevel, resize_images
+from neurorecon.reconstruct.subject import choose_samples, rescale_embeddings
+from neurorecon.synth.scenes import draw_scene, sample_scenes
+
+VAE_CFG = {"seed": 0, "channels": [8, 16], "latent_channels": 4, "learning_rate": 0.003, "kl_weight": 0.001,
+           "epochs": 3, "batch_size": 16}
+UNET_CFG = {"seed": 0, "channels": [16, 32], "layers_per_block": 1, "attention_head_dim": 8, "condition_dropout": 0.1,
+            "prediction_type": "v_prediction", "ema_decay": 0.9, "learning_rate": 0.002, "epochs": 2, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return np.stack([draw_scene(s, 32) for s in sample_scenes(64, np.random.default_rng(4))])
+
+
+@pytest.fixture(scope="module")
+def trained_vae(tmp_path_factory, scenes):
+    folder = tmp_path_factory.mktemp("vae") / "model"
+    history = vae_module.train_tiny_vae(scenes, VAE_CFG, folder)
+    return folder, history
+
+
+@pytest.fixture(scope="module")
+def tiny_generator(tmp_path_factory, trained_vae, scenes):
+    vae = vae_module.load_vae(trained_vae[0])
+    folder = tmp_path_factory.mktemp("generator") / "model"
+    embeddings = np.random.default_rng(0).normal(size=(len(scenes), 8)).astype(np.float32)
+    diffusion.train_tiny_unet(vae_module.encode_images(vae, scenes), embeddings, UNET_CFG, folder)
+    return diffusion.load_tiny_generator(folder, vae), embeddings
+
+
+def test_tiny_vae_learns_and_reloads_identically(trained_vae, scenes):
+    folder, history = trained_vae
+    assert history[-1]["recon_mse"] < history[0]["recon_mse"]
+    assert (folder / "config.json").is_file() and (folder / "diffusion_pytorch_model.safetensors").is_file()
+    assert not list(folder.parent.glob("*.partial"))
+    vae = vae_module.load_vae(folder)
+    latents = vae_module.encode_images(vae, scenes)
+    assert latents.shape == (64, 4, 16, 16)
+    assert latents.std() == pytest.approx(1.0, rel=0.05)  # scaling_factor = 1 / std of training latents
+    again = vae_module.encode_images(vae_module.load_vae(folder), scenes)
+    np.testing.assert_array_equal(latents, again)
+    decoded = vae_module.decode_latents(vae, latents)
+    assert decoded.shape == scenes.shape and decoded.dtype == np.uint8
+
+
+def test_load_vae_names_a_folder_that_is_not_a_model(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        vae_module.load_vae(tmp_path)
+
+
+def test_pixel_space_round_trip_and_planted_decoding():
+    rng = np.random.default_rng(0)
+    patterns = (rng.random((160, 6, 6)) > 0.5).astype(np.uint8) * 255
+    images = np.repeat(patterns[..., None], 3, axis=3)
+    space = LowLevelSpace("pixels", 6)
+    targets, shape = space.encode(images)
+    np.testing.assert_array_equal(space.decode(targets, shape, 6), images)
+    # responses are a noisy linear mixture of the pixels: ridge recovers held-out patterns
+    mixing = rng.normal(size=(targets.shape[1], 300))
+    responses = targets @ mixing + rng.normal(0, 0.5, size=(160, 300))
+    decoder, shape = fit_lowlevel(responses[:140], images[:140], space, [0.1, 1, 10, 100], None)
+    recon = space.decode(decoder.predict(responses[140:]), shape, 6)
+    accuracy = ((recon[..., 0] > 127) == (images[140:, ..., 0] > 127)).mean()
+    assert accuracy > 0.9
+
+
+def test_lowlevel_space_rejects_unknown_target():
+    with pytest.raises(ValueError, match="unknown low-level target"):
+        LowLevelSpace("edges", 8)
+    with pytest.raises(ValueError, match="needs a VAE"):
+        LowLevelSpace("vae", 8)
+
+
+def test_img2img_is_seeded_and_strength_controls_departure(tiny_generator, scenes):
+    generator, embeddings = tiny_generator
+    kwargs = dict(sampler="ddim", steps=10, guidance=2.0, batch_size=8)
+    first = diffusion.img2img(generator, scenes[:8], embeddings[:8], strength=0.8, seed=1, **kwargs)
+    again = diffusion.img2img(generator, scenes[:8], embeddings[:8], strength=0.8, seed=1, **kwargs)
+    other = diffusion.img2img(generator, scenes[:8], embeddings[:8], strength=0.8, seed=2, **kwargs)
+    assert first.shape == (8, 32, 32, 3) and first.dtype == np.uint8
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(first.astype(int) - other).mean() > 0.5
+    # a light touch keeps the start image; starting from noise does not
+    vae_recon = vae_module.decode_latents(generator.vae, vae_module.encode_images(generator.vae, scenes[:8]))
+    light = diffusion.img2img(generator, scenes[:8], embeddings[:8], strength=0.1, seed=1, **kwargs)
+    heavy = diffusion.img2img(generator, scenes[:8], embeddings[:8], strength=1.0, seed=1, **kwargs)
+    distance = lambda a: np.abs(a.astype(int) - vae_recon).mean()  # noqa: E731
+    assert distance(light) < distance(heavy)
+
+
+@pytest.mark.parametrize("sampler", sorted(diffusion.SAMPLERS))
+def test_every_sampler_runs(tiny_generator, scenes, sampler):
+    generator, embeddings = tiny_generator
+    out = diffusion.img2img(generator, scenes[:2], embeddings[:2], sampler=sampler, steps=4, guidance=1.5,
+                            strength=0.6, seed=0)
+    assert out.shape == (2, 32, 32, 3)
+
+
+def test_sampler_errors_are_clear(tiny_generator, scenes):
+    generator, embeddings = tiny_generator
+    with pytest.raises(ValueError, match="unknown sampler 'heun'"):
+        diffusion.img2img(generator, scenes[:1], embeddings[:1], sampler="heun", steps=2, guidance=1, strength=0.5, seed=0)
+    with pytest.raises(ValueError, match="takes 8-d image embeddings; the decoded embeddings are 5-d"):
+        diffusion.img2img(generator, scenes[:1], embeddings[:1, :5], sampler="ddim", steps=2, guidance=1, strength=0.5,
+                          seed=0)
+    with pytest.raises(ValueError, match="strength"):
+        diffusion.img2img(generator, scenes[:1], embeddings[:1], sampler="ddim", steps=2, guidance=1, strength=0, seed=0)
+
+
+def test_choose_samples_picks_the_closest_in_clip_space():
+    decoded = np.array([[1.0, 0.0], [0.0, 1.0]])
+    samples = np.array([[[0.0, 1.0], [2.0, 0.1]], [[0.0, 3.0], [1.0, 0.0]]])
+    np.testing.assert_array_equal(choose_samples(samples, decoded), [1, 0])
+
+
+def test_rescale_embeddings():
+    e = np.array([[3.0, 4.0]])
+    np.testing.assert_allclose(rescale_embeddings(e, 10.0), [[6.0, 8.0]])
+    assert rescale_embeddings(e, None) is e
+
+
+def test_resize_images_keeps_dtype_and_size():
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    assert resize_images(images, 8) is images
+    assert resize_images(images, 16).shape == (2, 16, 16, 3)
+
+
+def test_pretrained_unclip_pipeline_loads_offline_and_samples(tmp_path, scenes):
+    from unclip_fixture import EMBED_DIM, build_tiny_unclip
+
+    folder = build_tiny_unclip(tmp_path / "unclip")
+    generator = diffusion.load_unclip_generator(folder, noise_level=0)
+    assert generator.embed_dim == EMBED_DIM and generator.image_size == 32
+    embeddings = np.random.default_rng(0).normal(size=(3, EMBED_DIM)).astype(np.float32)
+    out = diffusion.img2img(generator, scenes[:3], embeddings, sampler="dpm", steps=3, guidance=2.0, strength=0.7, seed=0)
+    again = diffusion.img2img(generator, scenes[:3], embeddings, sampler="dpm", steps=3, guidance=2.0, strength=0.7, seed=0)
+    assert out.shape == (3, 32, 32, 3)
+    np.testing.assert_array_equal(out, again)
+    with pytest.raises(ValueError, match="noise_level 5000"):
+        diffusion.load_unclip_generator(folder, noise_level=5000)
+    with pytest.raises(FileNotFoundError, match="model_index.json"):
+        diffusion.load_unclip_generator(tmp_path, noise_level=0)

@@ -1,0 +1,40 @@
+"""Rule evaluate_images: one subject's image metrics (low-level and final reconstructions)."""
+
+from pathlib import Path
+
+from _common import begin
+
+started = begin(snakemake)
+
+import logging
+
+import pandas as pd
+import torch
+
+from neurorecon.artifacts import write_manifest, write_text_atomic
+from neurorecon.evaluate.images import available_feature_fns, image_metrics
+from neurorecon.reconstruct.models import clip_location
+from neurorecon.reconstruct.io import load_reconstructions
+from neurorecon.stimuli.clip import load_clip
+from neurorecon.stimuli.images import load_stimulus_images
+
+cfg = snakemake.params.cfg
+torch.set_num_threads(snakemake.threads)
+clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir))
+feature_fns, notes = available_feature_fns(cfg["backbones"], clip)
+for note in notes:
+    logging.getLogger("neurorecon").warning(note)
+tables = []
+outputs = {"lowlevel": snakemake.input.lowlevel}
+if "final" in snakemake.input.keys():
+    outputs["diffusion"] = snakemake.input.final
+for stage, path in outputs.items():
+    recon = load_reconstructions(Path(path))
+    truth = load_stimulus_images(snakemake.input.stimuli, [str(s) for s in recon["stim_ids"]])
+    rows = image_metrics(recon["images"], truth, cfg["size"], feature_fns, recon.get("ceiling"))
+    tables.append(pd.DataFrame(rows).assign(modality="fmri", subject=snakemake.wildcards.subject,
+                                            method=f"{snakemake.params.method}-{stage}", output="image"))
+write_text_atomic(snakemake.output.metrics, pd.concat(tables).to_csv(sep="\t", index=False))
+write_manifest(Path(snakemake.output.manifest).parent, stage="evaluate", config=cfg, inputs=list(snakemake.input),
+               outputs=[snakemake.output.metrics], started=started, code_version=snakemake.params.code,
+               extra={"subject": snakemake.wildcards.subject, "skipped": notes})

@@ -1,0 +1,65 @@
+"""Rule reconstruct_images: final images from the generator, started from the low-level ones and
+conditioned on the decoded CLIP embeddings (and the same from noise-free responses)."""
+
+import json
+from pathlib import Path
+
+from _common import begin, progress
+
+started = begin(snakemake)
+
+import numpy as np
+import torch
+from PIL import Image
+
+from neurorecon.artifacts import write_manifest
+from neurorecon.decode.ridge import RidgeDecoder, load_predictions
+from neurorecon.preprocess.fmri import Responses
+from neurorecon.reconstruct.diffusion import load_tiny_generator, load_unclip_generator
+from neurorecon.reconstruct.models import best_device, clip_location, vae_location
+from neurorecon.reconstruct.io import load_reconstructions, save_reconstructions, write_pngs
+from neurorecon.reconstruct.subject import ceiling_embeddings, choose_samples, draw_samples
+from neurorecon.reconstruct.vae import load_vae
+from neurorecon.stimuli.clip import embed_images, load_clip
+
+sampling = snakemake.params.sampling
+torch.set_num_threads(snakemake.threads)
+device = best_device()
+if snakemake.params.diffusion["model"] == "tiny":
+    vae = load_vae(*vae_location(snakemake.params.vae, snakemake.params.vae_dir), device=device)
+    generator = load_tiny_generator(Path(snakemake.params.diffusion_dir), vae, device=device)
+else:
+    generator = load_unclip_generator(snakemake.params.diffusion["model"], sampling["noise_level"], device=device)
+clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir), device=device)
+
+lowlevel = load_reconstructions(Path(snakemake.input.lowlevel))
+stim_ids, decoded = load_predictions(Path(snakemake.input.predictions))
+if stim_ids != [str(s) for s in lowlevel["stim_ids"]]:
+    raise ValueError(f"{snakemake.input.predictions} and {snakemake.input.lowlevel} list different test stimuli")
+sets = {"images": (lowlevel["images"], decoded)}
+if "truth" in snakemake.input.keys():
+    responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
+    rois = json.loads(Path(snakemake.input.decoder_info).read_text())["rois"]
+    decoder = RidgeDecoder.load(Path(snakemake.input.decoder).parent)
+    sets["ceiling"] = (lowlevel["ceiling"], ceiling_embeddings(responses, decoder, rois, Path(snakemake.input.truth)))
+
+out_dir = Path(snakemake.output.manifest).parent
+arrays = {}
+for name, (start_images, embeddings) in sets.items():
+    samples = draw_samples(generator, start_images, embeddings, sampling,
+                           progress=lambda batches: progress(batches, f"sample {name} sub-{snakemake.wildcards.subject}"))
+    n, k = samples.shape[:2]
+    sample_embeddings = embed_images(clip, [Image.fromarray(image) for image in samples.reshape(n * k, *samples.shape[2:])])
+    chosen = choose_samples(sample_embeddings.reshape(n, k, -1), embeddings)
+    arrays[name] = samples[np.arange(n), chosen]
+    arrays[f"{name}_samples"] = samples
+    arrays[f"{name}_chosen"] = chosen
+for k in range(sampling["samples"]):
+    write_pngs(out_dir / "samples", stim_ids, arrays["images_samples"][:, k], suffix=f"_sample-{k}")
+write_pngs(out_dir / "images", stim_ids, arrays["images"])
+save_reconstructions(Path(snakemake.output.reconstructions), stim_ids, arrays.pop("images"), arrays.pop("ceiling", None),
+                     **arrays)
+write_manifest(out_dir, stage="reconstruct", config={"sampling": sampling, "diffusion": snakemake.params.diffusion},
+               inputs=list(snakemake.input), outputs=[snakemake.output.reconstructions], started=started,
+               code_version=snakemake.params.code,
+               extra={"subject": snakemake.wildcards.subject, "generator": generator.name, "device": device})
