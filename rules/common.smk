@@ -25,6 +25,7 @@ DEC = LAYOUT.folders["decode"]
 EVAL = LAYOUT.folders["evaluate"]
 VAE = LAYOUT.folders["vae"]
 DIFF = LAYOUT.folders["diffusion"]
+LOW = LAYOUT.folders["lowlevel"]
 REC = LAYOUT.folders["reconstruct"]
 EVAL_IMAGE = LAYOUT.folders["evaluate_image"]
 BIDS_ROOT = LAYOUT.bids_root
@@ -108,4 +109,4 @@ def diffusion_input(wildcards):
 
 def final_reconstructions(wildcards):
     """The subject's final (generated) reconstructions, when a generator is configured."""
-    return {"final": f"{REC}/sub-{wildcards.subject}/final/reconstructions.npz"} if DIFFUSION else {}
+    return {"final": f"{REC}/sub-{wildcards.subject}/reconstructions.npz"} if DIFFUSION else {}

@@ -34,6 +34,7 @@ rule evaluate_images:
         unpack(clip_model_input),
         unpack(final_reconstructions),
         lowlevel=rules.reconstruct_lowlevel.output.reconstructions,
+        embeddings=rules.embed_stimuli.output.embeddings,
         stimuli=STIMULI_TSV,
     output:
         metrics=f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv",

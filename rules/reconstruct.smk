@@ -60,16 +60,16 @@ rule reconstruct_lowlevel:
         trials=TRIALS,
         stimuli=STIMULI_TSV,
     output:
-        reconstructions=f"{REC}/sub-{{subject}}/lowlevel/reconstructions.npz",
-        weights=f"{REC}/sub-{{subject}}/lowlevel/ridge.safetensors",
-        manifest=f"{REC}/sub-{{subject}}/lowlevel/manifest.json",
+        reconstructions=f"{LOW}/sub-{{subject}}/reconstructions.npz",
+        weights=f"{LOW}/sub-{{subject}}/ridge.safetensors",
+        manifest=f"{LOW}/sub-{{subject}}/manifest.json",
     params:
         cfg=stage_config("reconstruct", "lowlevel"),
         vae=stage_config("reconstruct", "vae"),
         vae_dir=f"{VAE}/model",
         code=script_code_hash("reconstruct_lowlevel.py"),
     log:
-        f"logs/reconstruct/{LAYOUT.versions['reconstruct']}/lowlevel_sub-{{subject}}.log",
+        f"logs/reconstruct/lowlevel-{LAYOUT.versions['lowlevel']}/sub-{{subject}}.log",
     threads: 1
     resources:
         mem_mb=4000,
@@ -93,8 +93,8 @@ rule reconstruct_images:
         responses=RESPONSES,
         trials=TRIALS,
     output:
-        reconstructions=f"{REC}/sub-{{subject}}/final/reconstructions.npz",
-        manifest=f"{REC}/sub-{{subject}}/final/manifest.json",
+        reconstructions=f"{REC}/sub-{{subject}}/reconstructions.npz",
+        manifest=f"{REC}/sub-{{subject}}/manifest.json",
     params:
         sampling=stage_config("reconstruct", "sampling"),
         diffusion=stage_config("reconstruct", "diffusion"),
@@ -105,7 +105,7 @@ rule reconstruct_images:
         diffusion_dir=f"{DIFF}/model",
         code=script_code_hash("reconstruct_images.py"),
     log:
-        f"logs/reconstruct/{LAYOUT.versions['reconstruct']}/final_sub-{{subject}}.log",
+        f"logs/reconstruct/images-{LAYOUT.versions['reconstruct']}/sub-{{subject}}.log",
     threads: 2
     resources:
         mem_mb=6000,

@@ -49,10 +49,14 @@ def test_bad_values_fail_validation_naming_the_key(path, value, expected):
 
 def test_schema_fills_defaults():
     config = {"data": {"source": "synthetic", "synthetic": {}}, "preprocess": {"fmri": {}},
-              "stimuli": {"clip": {}}, "decode": {"ridge": {}}, "evaluate": {}}
+              "stimuli": {"clip": {}}, "decode": {"ridge": {}}}
     validate(config, str(REPO / "config" / "schema.yaml"), set_default=True)
     assert config["preprocess"]["fmri"]["single_trial"] == "lss"
     assert config["data"]["synthetic"]["n_subjects"] == 4
+    # whole sections left out are filled too
+    assert config["reconstruct"]["sampling"]["sampler"] == "ddim"
+    assert config["reconstruct"]["diffusion"]["tiny"]["prediction_type"] == "v_prediction"
+    assert config["evaluate"]["image"]["backbones"]["alexnet"] == "auto"
 
 
 def test_editing_a_stage_moves_it_and_only_the_stages_below():
@@ -61,11 +65,38 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
     config["decode"]["ridge"]["alphas"] = [1.0, 2.0]
     edited = build_layout(config).folders
     changed = {stage for stage in base if base[stage] != edited[stage]}
-    assert changed == {"decode", "evaluate"}
+    assert changed == {"decode", "evaluate", "reconstruct", "evaluate_image"}   # not the low-level decoder
     config = copy.deepcopy(load_config("tiny"))
     config["preprocess"]["fmri"]["high_pass_hz"] = 0.02
     edited = build_layout(config).folders
-    assert {stage for stage in base if base[stage] != edited[stage]} == {"preprocess", "decode", "evaluate"}
+    assert {stage for stage in base if base[stage] != edited[stage]} == {
+        "preprocess", "decode", "evaluate", "lowlevel", "reconstruct", "evaluate_image"}
+
+
+@pytest.mark.parametrize("section, expected", [
+    (("reconstruct", "sampling", "guidance"), {"reconstruct", "evaluate_image"}),
+    (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image"}),
+    (("reconstruct", "vae", "tiny", "epochs"), {"vae", "diffusion", "lowlevel", "reconstruct", "evaluate_image"}),
+    (("reconstruct", "lowlevel", "pixel_size"), {"lowlevel", "reconstruct", "evaluate_image"}),
+    (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image"}),
+])
+def test_generative_models_are_versioned_apart_from_sampling(section, expected):
+    base = build_layout(load_config("tiny")).folders
+    config = load_config("tiny")
+    node = config
+    for key in section[:-1]:
+        node = node[key]
+    node[section[-1]] = node[section[-1]] + 1
+    edited = build_layout(config).folders
+    assert {stage for stage in base if base[stage] != edited[stage]} == expected
+
+
+def test_miyawaki_needs_rois_null():
+    config = load_config("miyawaki")
+    check_config_combinations(config)
+    config["reconstruct"]["lowlevel"]["rois"] = ["EVC"]
+    with pytest.raises(ConfigError, match="reconstruct.lowlevel.rois is \\['EVC'\\].*set it to null"):
+        check_config_combinations(config)
 
 
 def test_impossible_combinations_are_named():

@@ -11,6 +11,7 @@ from neurorecon.synth.scenes import draw_scene, sample_scenes
 
 VAE_CFG = {"seed": 0, "channels": [8, 16], "latent_channels": 4, "learning_rate": 0.003, "kl_weight": 0.001,
            "epochs": 3, "batch_size": 16}
+LIGHT_TOUCH_TOLERANCE = 4.0  # mean absolute difference, 0-255 scale
 UNET_CFG = {"seed": 0, "channels": [16, 32], "layers_per_block": 1, "attention_head_dim": 8, "condition_dropout": 0.1,
             "prediction_type": "v_prediction", "ema_decay": 0.9, "learning_rate": 0.002, "epochs": 2, "batch_size": 16}
 
@@ -94,6 +95,16 @@ def test_img2img_is_seeded_and_strength_controls_departure(tiny_generator, scene
     heavy = diffusion.img2img(generator, scenes[:8], embeddings[:8], strength=1.0, seed=1, **kwargs)
     distance = lambda a: np.abs(a.astype(int) - vae_recon).mean()  # noqa: E731
     assert distance(light) < distance(heavy)
+
+
+def test_a_light_touch_returns_the_start_image(tiny_generator, scenes):
+    """One step from a barely noised latent gives back about the VAE's own reconstruction; a sampler
+    that clipped latents to [-1, 1] (DDPM's default for pixels) would distort it."""
+    generator, embeddings = tiny_generator
+    vae_recon = vae_module.decode_latents(generator.vae, vae_module.encode_images(generator.vae, scenes[:8]))
+    light = diffusion.img2img(generator, scenes[:8], embeddings[:8], sampler="ddim", steps=20, guidance=1.0,
+                              strength=0.05, seed=0)
+    assert np.abs(light.astype(int) - vae_recon).mean() < LIGHT_TOUCH_TOLERANCE
 
 
 @pytest.mark.parametrize("sampler", sorted(diffusion.SAMPLERS))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SHARED_DATA
 
 pytestmark = pytest.mark.slow
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
@@ -51,16 +51,29 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
     assert list(summary.columns) == ["modality", "subject", "method", "output", "metric", "value", "chance", "ceiling", "n"]
     assert set(summary["subject"]) == {"01", "02", "all"}
-    assert set(summary["metric"]) == {"image_retrieval_top1", "brain_retrieval_top1", "clip_2way"}
+    embedding = summary[summary["output"] == "embedding"]
+    assert set(embedding["metric"]) == {"image_retrieval_top1", "brain_retrieval_top1", "clip_2way"}
+    images = summary[summary["output"] == "image"]
+    assert set(images["method"]) == {"ridge-lowlevel", "ridge-diffusion"}
+    assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc"}  # no backbone weights here
     assert summary["ceiling"].notna().all()
     two_way = summary[(summary["metric"] == "clip_2way") & (summary["subject"] == "all")].iloc[0]
     assert two_way["value"] > 0.6 and two_way["ceiling"] >= two_way["value"] - 0.05
     html = (finished_run / "results" / "report.html").read_text()
     assert "neurorecon report" in html and "data:image/png;base64" in html
-    for stage in ("data", "preprocess", "stimuli", "decode", "evaluate"):
+    assert "Image reconstruction" in html and "alexnet2_2way, alexnet5_2way skipped" in html
+    for stage in ("data", "preprocess", "stimuli", "decode"):
         folders = list((finished_run / "results" / stage).iterdir())
         assert len(folders) == 1
         assert list(folders[0].rglob("manifest.json")), stage
+    assert len(list((finished_run / "results" / "evaluate").iterdir())) == 2   # embedding and image
+    assert len(list((finished_run / "results" / "reconstruct").iterdir())) == 2   # lowlevel and images
+    assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == ["diffusion", "vae"]
+    lowlevel, final = (next((finished_run / "results" / "reconstruct").glob(f"{kind}-*")) / "sub-01"
+                       for kind in ("lowlevel", "images"))
+    assert len(list((lowlevel / "images").glob("*.png"))) == 12
+    assert len(list((final / "images").glob("*.png"))) == 12
+    assert len(list((final / "samples").glob("*_sample-*.png"))) == 24
     assert (next((finished_run / "results" / "preprocess").iterdir()) / "dataset_description.json").is_file()
 
 
@@ -71,11 +84,21 @@ def test_second_run_has_nothing_to_do(finished_run):
 
 
 @pytest.mark.parametrize("section, value, expected", [
-    (("decode", "ridge", "alphas"), [1, 10, 1000], {"decode_ridge": 2, "evaluate_embeddings": 2, "report": 1, "all": 1}),
+    (("decode", "ridge", "alphas"), [1, 10, 1000],
+     {"decode_ridge": 2, "evaluate_embeddings": 2, "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
     (("preprocess", "fmri", "high_pass_hz"), 0.02,
-     {"preprocess_fmri": 2, "decode_ridge": 2, "evaluate_embeddings": 2, "report": 1, "all": 1}),
+     {"preprocess_fmri": 2, "decode_ridge": 2, "evaluate_embeddings": 2, "reconstruct_lowlevel": 2,
+      "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
-     {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 2, "evaluate_embeddings": 2, "report": 1, "all": 1}),
+     {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 2, "evaluate_embeddings": 2, "train_tiny_diffusion": 1,
+      "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+    (("reconstruct", "sampling", "steps"), 3, {"reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+    (("reconstruct", "diffusion", "tiny", "epochs"), 1,
+     {"train_tiny_diffusion": 1, "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+    (("reconstruct", "vae", "tiny", "epochs"), 1,
+     {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 2, "reconstruct_images": 2,
+      "evaluate_images": 2, "report": 1, "all": 1}),
+    (("evaluate", "image", "size"), 16, {"evaluate_embeddings": 2, "evaluate_images": 2, "report": 1, "all": 1}),
 ])
 def test_config_edit_reruns_the_stage_and_below_only(finished_run, section, value, expected):
     result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, section, value))
@@ -100,6 +123,7 @@ def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, t
     summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
     assert set(summary["subject"]) == {"01", "all"}
     assert summary["ceiling"].isna().all()          # no ground truth in a user's dataset
+    assert "ridge-diffusion" in set(summary["method"])
     assert not (tmp_path / "results" / "data").exists()
 
 
@@ -111,6 +135,7 @@ def test_nsd_source_runs_from_nsd_layout(tmp_path):
     config = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())
     config["data"] = {"source": "nsd", "nsd": {"root": str(root), "subjects": [1], "sessions": SESSIONS, "image_size": 32}}
     config["decode"]["ridge"]["rois"] = ["nsdgeneral"]
+    config["reconstruct"]["lowlevel"]["rois"] = ["nsdgeneral"]
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -119,3 +144,21 @@ def test_nsd_source_runs_from_nsd_layout(tmp_path):
     stimuli = pd.read_csv(next((tmp_path / "results" / "data").iterdir()) / "stimuli" / "stimuli.tsv", sep="\t")
     assert set(stimuli["split"]) == {"train", "test"}
     assert "has no captions" in (tmp_path / "results" / "report.html").read_text()
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not (SHARED_DATA / "fmri" / "miyawaki2008-subset").exists(), reason="shared Miyawaki data not present")
+def test_miyawaki_config_reconstructs_real_patterns_above_chance(tmp_path):
+    """config/examples/miyawaki.yaml as a workflow target: real fMRI to pixels, 12 test patterns."""
+    config = yaml.safe_load((REPO / "config" / "examples" / "miyawaki.yaml").read_text())
+    config["data"]["miyawaki"]["file"] = str(REPO / config["data"]["miyawaki"]["file"])
+    config["stimuli"]["clip"]["tiny"].update(n_pairs=128, epochs=2)
+    (tmp_path / "miyawaki.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, configfile=tmp_path / "miyawaki.yaml")
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    images = summary[(summary["output"] == "image") & (summary["subject"] == "01")].set_index("metric")
+    assert set(images["method"]) == {"ridge-lowlevel"} and (images["n"] == 12).all()
+    assert images.loc["pixcorr", "value"] > images.loc["pixcorr", "chance"] + 0.1
+    assert images.loc["ssim", "value"] > images.loc["ssim", "chance"]
+    assert not (tmp_path / "results" / "models").exists()   # pixels target, no generator: nothing trained

@@ -45,5 +45,11 @@ def check_config_combinations(config: dict) -> None:
     source = config["data"]["source"]
     if source not in config["data"]:
         raise ConfigError(f"data.source is {source!r} but there is no data.{source} section")
-    if source == "nsd" and config["decode"]["ridge"]["target"] == "text":
-        raise ConfigError("decode.ridge.target 'text' needs captions, which NSD's stimulus table lacks; use 'image'")
+    if source in ("nsd", "miyawaki") and config["decode"]["ridge"]["target"] == "text":
+        raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
+                          "use 'image'")
+    if source == "miyawaki":
+        for key, rois in (("decode.ridge.rois", config["decode"]["ridge"]["rois"]),
+                          ("reconstruct.lowlevel.rois", config["reconstruct"]["lowlevel"]["rois"])):
+            if rois not in (None, ["visual"]):
+                raise ConfigError(f"{key} is {rois}, but the Miyawaki responses have one ROI, 'visual'; set it to null")

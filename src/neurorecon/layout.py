@@ -55,9 +55,9 @@ def build_layout(config: dict) -> Layout:
     # the generative models are versioned on their own, so sampling edits do not retrain them
     versions["vae"] = stage_version(recon["vae"])
     versions["diffusion"] = stage_version(recon["diffusion"], [versions["stimuli"], versions["vae"]])
+    versions["lowlevel"] = stage_version(recon["lowlevel"], [versions["preprocess"], versions["vae"]])
     versions["reconstruct"] = stage_version(
-        {"lowlevel": recon["lowlevel"], "sampling": recon["sampling"]},
-        [versions["preprocess"], versions["decode"], versions["vae"], versions["diffusion"]])
+        recon["sampling"], [versions["lowlevel"], versions["decode"], versions["diffusion"]])
     versions["evaluate_image"] = stage_version(config["evaluate"], [versions["reconstruct"]])
     folders = {
         "data": f"{RESULTS}/data/{source}-{data_v}",
@@ -67,6 +67,7 @@ def build_layout(config: dict) -> Layout:
         "evaluate": f"{RESULTS}/evaluate/embedding-{versions['evaluate']}",
         "vae": f"{RESULTS}/models/vae-{versions['vae']}",
         "diffusion": f"{RESULTS}/models/diffusion-{versions['diffusion']}",
+        "lowlevel": f"{RESULTS}/reconstruct/lowlevel-{versions['lowlevel']}",
         "reconstruct": f"{RESULTS}/reconstruct/images-{versions['reconstruct']}",
         "evaluate_image": f"{RESULTS}/evaluate/image-{versions['evaluate_image']}",
     }

@@ -63,12 +63,6 @@ def pixcorr_matrix(recon: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return a @ b.T / a.shape[1]
 
 
-def ssim_pair(recon: np.ndarray, truth: np.ndarray) -> float:
-    """SSIM of two uint8 RGB images on grayscale, MindEye's settings."""
-    return float(structural_similarity(rgb2gray(truth), rgb2gray(recon), gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False, data_range=1.0))
-
-
 def ssim_matrix(recon: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """SSIM of every reconstruction (rows) with every stimulus (columns)."""
     gray_recon = [rgb2gray(image) for image in recon]
@@ -228,3 +222,30 @@ def clip_image_features(clip_bundle, images: np.ndarray) -> np.ndarray:
     from neurorecon.stimuli.clip import embed_images
 
     return embed_images(clip_bundle, [Image.fromarray(image) for image in images])
+
+
+def attribute_accuracy(recon_features: np.ndarray, true_labels: np.ndarray, reference_features: np.ndarray,
+                       reference_labels: np.ndarray) -> tuple[float, float]:
+    """(accuracy, chance) of reading an attribute (a scene's shape, its colour) off reconstructions:
+    each takes the label of its nearest reference image (cosine, CLIP space), compared with the
+    label of its own stimulus. Chance is the agreement of independent draws from the two label
+    distributions."""
+    unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # noqa: E731
+    nearest = (unit(recon_features) @ unit(reference_features).T).argmax(axis=1)
+    accuracy = float(np.mean(reference_labels[nearest] == true_labels))
+    labels = np.unique(np.concatenate([true_labels, reference_labels]))
+    chance = float(sum(np.mean(true_labels == label) * np.mean(reference_labels == label) for label in labels))
+    return accuracy, chance
+
+
+def attribute_metrics(recon_features: np.ndarray, ceiling_features: np.ndarray | None, true_attributes: dict,
+                      reference_features: np.ndarray, reference_attributes: dict) -> list[dict]:
+    """``<attribute>_acc`` rows for each known stimulus attribute (synthetic scenes: shape, colour)."""
+    rows = []
+    for name, true_labels in true_attributes.items():
+        value, chance = attribute_accuracy(recon_features, true_labels, reference_features, reference_attributes[name])
+        ceiling = (attribute_accuracy(ceiling_features, true_labels, reference_features, reference_attributes[name])[0]
+                   if ceiling_features is not None else None)
+        rows.append({"metric": f"{name}_acc", "value": value, "chance": chance, "ceiling": ceiling,
+                     "n": len(true_labels)})
+    return rows

@@ -42,7 +42,7 @@ def load_miyawaki(path: str | Path, image_size: int) -> MiyawakiData:
         raise InputDataError(path, "file not found")
     try:
         mat = scipy.io.loadmat(path, variable_names=list(FIELDS))
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+    except (scipy.io.matlab.MatReadError, ValueError, TypeError, OSError, NotImplementedError) as exc:
         raise InputDataError(path, f"cannot read as a MATLAB .mat file ({exc})") from exc
     missing = [field for field in FIELDS if field not in mat]
     if missing:

@@ -36,8 +36,10 @@ SAMPLERS = {
     "euler": "EulerDiscreteScheduler",
     "euler_ancestral": "EulerAncestralDiscreteScheduler",
 }
-# the noise schedule Stable Diffusion was trained with; the tiny model uses it too
-TRAIN_SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}
+# the noise schedule Stable Diffusion was trained with; the tiny model uses it too. Latents are not
+# bounded like pixels, so predicted latents must not be clipped to [-1, 1] (the DDPM default).
+TRAIN_SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
+                  "beta_end": 0.012, "clip_sample": False}
 
 Conditioning = Callable[[torch.Tensor, torch.Generator], tuple[dict, dict]]
 
