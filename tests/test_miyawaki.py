@@ -7,7 +7,7 @@ import scipy.io
 from conftest import SHARED_DATA
 from neurorecon.evaluate.images import matched_and_chance, pixcorr_matrix, ssim_matrix
 from neurorecon.io.inputs import InputDataError
-from neurorecon.io.miyawaki import export_stimuli, load_miyawaki, miyawaki_responses
+from neurorecon.io.miyawaki import export_stimuli, load_miyawaki, miyawaki_responses, repeated_test_patterns
 from neurorecon.reconstruct.lowlevel import LowLevelSpace
 from neurorecon.reconstruct.subject import lowlevel_subject
 
@@ -40,6 +40,9 @@ def test_layout_is_read_into_stimuli_and_the_responses_contract(tmp_path):
     x, trials = responses.select("test", ["visual"])
     np.testing.assert_allclose(x, arrays["fmriTest"], rtol=1e-6)
     assert list(trials["stim_id"]) == ["test000", "test001", "test002", "test003"]
+    assert repeated_test_patterns(data) == 0
+    data.train_patterns[5] = data.test_patterns[2]
+    assert repeated_test_patterns(data) == 1
 
 
 @pytest.mark.parametrize("override, message", [
@@ -67,6 +70,7 @@ def test_not_a_mat_file(tmp_path):
 @pytest.mark.skipif(not REAL.exists(), reason="shared Miyawaki data not present")
 def test_real_patterns_are_reconstructed_above_chance(tmp_path):
     data = load_miyawaki(REAL, 28)
+    assert repeated_test_patterns(data) == 12   # the subset's re-split repeats every test pattern
     tsv = export_stimuli(data, tmp_path / "dataset")
     cfg = {"rois": None, "alphas": [1, 10, 100, 1000, 10000, 100000], "cv": None}
     result = lowlevel_subject(miyawaki_responses(data), tsv, cfg, LowLevelSpace("pixels", 28), None)
