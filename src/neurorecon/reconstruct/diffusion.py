@@ -26,6 +26,7 @@ import torch
 
 from neurorecon.artifacts import atomic_dir
 from neurorecon.reconstruct.vae import decode_latents, encode_images
+from neurorecon.training import one_cycle_adamw, shuffled_batches
 
 UNET_FOLDER = "unet"
 SCHEDULER_FOLDER = "scheduler"
@@ -106,18 +107,13 @@ def train_tiny_unet(latents: np.ndarray, embeddings: np.ndarray, cfg: dict, out_
     unet = UNet2DConditionModel(**tiny_unet_config(cfg, x0.shape[-1], x0.shape[1], cond.shape[1]))
     scheduler = DDPMScheduler(**TRAIN_SCHEDULE, prediction_type=cfg["prediction_type"])
     ema = [p.detach().clone() for p in unet.parameters()]
-    optimiser = torch.optim.AdamW(unet.parameters(), lr=cfg["learning_rate"], weight_decay=0.01)
-    steps_per_epoch = math.ceil(len(x0) / cfg["batch_size"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=cfg["learning_rate"], total_steps=cfg["epochs"] * steps_per_epoch, pct_start=0.1)
+    optimiser, schedule = one_cycle_adamw(unet.parameters(), cfg, len(x0), weight_decay=0.01)
     generator = torch.Generator().manual_seed(cfg["seed"])
     history = []
     unet.train()
     for epoch in (progress or range)(cfg["epochs"]):
-        order = torch.randperm(len(x0), generator=generator)
         total = 0.0
-        for start in range(0, len(x0), cfg["batch_size"]):
-            batch = order[start:start + cfg["batch_size"]]
+        for batch in shuffled_batches(len(x0), cfg["batch_size"], generator):
             clean = x0[batch]
             noise = torch.randn(clean.shape, generator=generator)
             timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (len(batch),), generator=generator)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from neurorecon.artifacts import atomic_dir
+from neurorecon.training import one_cycle_adamw, shuffled_batches
 
 
 def images_to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -57,18 +58,14 @@ def train_tiny_vae(images: np.ndarray, cfg: dict, out_dir: Path, progress=None) 
     torch.manual_seed(cfg["seed"])
     vae = AutoencoderKL(**tiny_vae_config(cfg, images.shape[1]))
     pixels = images_to_tensor(images)
-    optimiser = torch.optim.AdamW(vae.parameters(), lr=cfg["learning_rate"])
-    steps_per_epoch = math.ceil(len(pixels) / cfg["batch_size"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=cfg["learning_rate"], total_steps=cfg["epochs"] * steps_per_epoch, pct_start=0.1)
+    optimiser, schedule = one_cycle_adamw(vae.parameters(), cfg, len(pixels), weight_decay=0.01)
     generator = torch.Generator().manual_seed(cfg["seed"])
     history = []
     vae.train()
     for epoch in (progress or range)(cfg["epochs"]):
-        order = torch.randperm(len(pixels), generator=generator)
         total_recon = total_kl = 0.0
-        for start in range(0, len(pixels), cfg["batch_size"]):
-            batch = pixels[order[start:start + cfg["batch_size"]]]
+        for indices in shuffled_batches(len(pixels), cfg["batch_size"], generator):
+            batch = pixels[indices]
             posterior = vae.encode(batch).latent_dist
             latents = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator)
             recon = ((vae.decode(latents).sample - batch) ** 2).mean()

@@ -9,7 +9,6 @@ through :func:`load_clip`, the loader every real checkpoint goes through.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from neurorecon.artifacts import atomic_path, write_json_atomic
+from neurorecon.training import one_cycle_adamw, shuffled_batches
 
 CONFIG_FILE = "open_clip_config.json"
 WEIGHTS_FILE = "open_clip_model.safetensors"
@@ -71,18 +71,13 @@ def train_tiny_clip(
                       "resize_mode": "shortest", "size": images.shape[1]}
     pixels = _normalise_images(images, preprocess_cfg["mean"], preprocess_cfg["std"])
     tokens = tokenizer(list(captions))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
-    steps_per_epoch = math.ceil(len(pixels) / cfg["batch_size"])
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=cfg["learning_rate"], total_steps=cfg["epochs"] * steps_per_epoch, pct_start=0.1)
+    optimiser, schedule = one_cycle_adamw(model.parameters(), cfg, len(pixels), cfg["weight_decay"])
     generator = torch.Generator().manual_seed(cfg["seed"])
     history = []
     model.train()
     for epoch in (progress or range)(cfg["epochs"]):
-        order = torch.randperm(len(pixels), generator=generator)
         total = 0.0
-        for start in range(0, len(pixels), cfg["batch_size"]):
-            batch = order[start:start + cfg["batch_size"]]
+        for batch in shuffled_batches(len(pixels), cfg["batch_size"], generator):
             image_features, text_features, logit_scale = model(pixels[batch], tokens[batch])[:3]
             logits = logit_scale * image_features @ text_features.T
             labels = torch.arange(len(batch))
