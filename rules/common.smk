@@ -28,6 +28,15 @@ DIFF = LAYOUT.folders["diffusion"]
 LOW = LAYOUT.folders["lowlevel"]
 REC = LAYOUT.folders["reconstruct"]
 EVAL_IMAGE = LAYOUT.folders["evaluate_image"]
+SHARED = LAYOUT.folders["shared"]
+ADAPT = LAYOUT.folders["adapt"]
+EVAL_SHARED = LAYOUT.folders["evaluate_shared"]
+EVAL_ADAPT = LAYOUT.folders["evaluate_adapt"]
+# resumable training state, outside every rule's outputs so Snakemake never deletes it
+CHECKPOINTS = "results/checkpoints"
+SHARED_SUBJECTS = LAYOUT.shared_subjects
+ADAPT_SUBJECTS = LAYOUT.adapt_subjects
+DATA_EFFICIENCY = bool(ADAPT_SUBJECTS) and config["benchmark"]["data_efficiency"]["enabled"]
 BIDS_ROOT = LAYOUT.bids_root
 SUBJECTS = LAYOUT.subjects
 STIMULI_TSV = f"{BIDS_ROOT}/stimuli/stimuli.tsv"
@@ -54,6 +63,12 @@ def stage_config(*keys):
     for key in keys:
         node = node[key]
     return json.loads(canonical_json(node))
+
+
+def adapt_settings(*leave_out):
+    """decode.adapt without its subject list (adding a subject must not rerun the others) and
+    without the keys in ``leave_out``."""
+    return {k: v for k, v in stage_config("decode", "adapt").items() if k not in ("subjects", *leave_out)}
 
 
 def script_code_hash(script):
@@ -95,6 +110,27 @@ def training_histories(wildcards):
     if TINY_DIFFUSION:
         histories["diffusion_history"] = f"{DIFF}/training.tsv"
     return histories
+
+
+def held_out_truths(wildcards):
+    """The noise-free responses of the adapted (held-out) subjects, for the benchmark's ceilings."""
+    if LAYOUT.synthetic:
+        return {"truths": expand(f"{GROUNDTRUTH}/sub-{{subject}}/sub-{{subject}}_groundtruth.npz", subject=ADAPT_SUBJECTS)}
+    return {}
+
+
+def cross_subject_reports(wildcards):
+    """What the report reads of the cross-subject decoder: metrics, loss curves, the benchmark."""
+    inputs = {}
+    if SHARED_SUBJECTS:
+        inputs["shared_metrics"] = expand(f"{EVAL_SHARED}/sub-{{subject}}/metrics.tsv", subject=SHARED_SUBJECTS)
+        inputs["shared_history"] = f"{SHARED}/training.tsv"
+    if ADAPT_SUBJECTS:
+        inputs["adapted_metrics"] = expand(f"{EVAL_ADAPT}/sub-{{subject}}/metrics.tsv", subject=ADAPT_SUBJECTS)
+        inputs["adapted_histories"] = expand(f"{ADAPT}/sub-{{subject}}/training.tsv", subject=ADAPT_SUBJECTS)
+    if DATA_EFFICIENCY:
+        inputs["data_efficiency"] = "results/benchmarks/data_efficiency.tsv"
+    return inputs
 
 
 def vae_input(wildcards):

@@ -1,4 +1,5 @@
-# Stage "decode": per-subject ridge regression from responses to CLIP embeddings.
+# Stage "decode": per-subject ridge regression from responses to CLIP embeddings, and the
+# cross-subject decoder (trained on some subjects, adapted to the held-out ones).
 
 
 rule decode_ridge:
@@ -24,3 +25,64 @@ rule decode_ridge:
         "../envs/neuro.yaml"
     script:
         "../workflow/scripts/decode_ridge.py"
+
+
+rule train_shared_decoder:
+    input:
+        responses=expand(RESPONSES, subject=SHARED_SUBJECTS),
+        trials=expand(TRIALS, subject=SHARED_SUBJECTS),
+        embeddings=rules.embed_stimuli.output.embeddings,
+    output:
+        weights=f"{SHARED}/model/model.safetensors",
+        spec=f"{SHARED}/model/model.json",
+        history=f"{SHARED}/training.tsv",
+        predictions=expand(f"{SHARED}/sub-{{subject}}/predictions.npz", subject=SHARED_SUBJECTS),
+        manifest=f"{SHARED}/manifest.json",
+    params:
+        cfg=stage_config("decode", "shared"),
+        subjects=SHARED_SUBJECTS,
+        checkpoint=f"{CHECKPOINTS}/shared-{LAYOUT.versions['shared']}",
+        code=script_code_hash("train_shared_decoder.py"),
+    log:
+        f"logs/decode/shared-{LAYOUT.versions['shared']}/train.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/train_shared_decoder.py"
+
+
+rule adapt_subject:
+    input:
+        model=rules.train_shared_decoder.output.weights,
+        spec=rules.train_shared_decoder.output.spec,
+        responses=RESPONSES,
+        trials=TRIALS,
+        trained_responses=expand(RESPONSES, subject=SHARED_SUBJECTS),
+        trained_trials=expand(TRIALS, subject=SHARED_SUBJECTS),
+        embeddings=rules.embed_stimuli.output.embeddings,
+    output:
+        weights=f"{ADAPT}/sub-{{subject}}/model/model.safetensors",
+        spec=f"{ADAPT}/sub-{{subject}}/model/model.json",
+        history=f"{ADAPT}/sub-{{subject}}/training.tsv",
+        predictions=f"{ADAPT}/sub-{{subject}}/predictions.npz",
+        manifest=f"{ADAPT}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=adapt_settings(),
+        shared=stage_config("decode", "shared"),
+        trained_on=SHARED_SUBJECTS,
+        checkpoint=lambda wildcards: f"{CHECKPOINTS}/adapted-{LAYOUT.versions['adapt']}/sub-{wildcards.subject}",
+        code=script_code_hash("adapt_subject.py"),
+    log:
+        f"logs/decode/adapted-{LAYOUT.versions['adapt']}/sub-{{subject}}.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/adapt_subject.py"

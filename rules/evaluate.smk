@@ -55,3 +55,92 @@ rule evaluate_images:
         "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/evaluate_images.py"
+
+
+rule evaluate_shared:
+    input:
+        unpack(groundtruth_input),
+        model=rules.train_shared_decoder.output.weights,
+        predictions=f"{SHARED}/sub-{{subject}}/predictions.npz",
+        responses=RESPONSES,
+        trials=TRIALS,
+        embeddings=rules.embed_stimuli.output.embeddings,
+    output:
+        metrics=f"{EVAL_SHARED}/sub-{{subject}}/metrics.tsv",
+        manifest=f"{EVAL_SHARED}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=stage_config("evaluate"),
+        rois=stage_config("decode", "shared", "rois"),
+        code=script_code_hash("evaluate_embeddings.py"),
+        method="shared",
+    log:
+        f"logs/evaluate/shared-{LAYOUT.versions['evaluate_shared']}/sub-{{subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/evaluate_embeddings.py"
+
+
+rule evaluate_adapted:
+    input:
+        unpack(groundtruth_input),
+        model=rules.adapt_subject.output.weights,
+        predictions=rules.adapt_subject.output.predictions,
+        responses=RESPONSES,
+        trials=TRIALS,
+        embeddings=rules.embed_stimuli.output.embeddings,
+    output:
+        metrics=f"{EVAL_ADAPT}/sub-{{subject}}/metrics.tsv",
+        manifest=f"{EVAL_ADAPT}/sub-{{subject}}/manifest.json",
+    params:
+        cfg=stage_config("evaluate"),
+        rois=stage_config("decode", "shared", "rois"),
+        code=script_code_hash("evaluate_embeddings.py"),
+        method="shared-adapted",
+    log:
+        f"logs/evaluate/adapted-{LAYOUT.versions['evaluate_adapt']}/sub-{{subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/evaluate_embeddings.py"
+
+
+rule benchmark_data_efficiency:
+    input:
+        unpack(held_out_truths),
+        model=rules.train_shared_decoder.output.weights,
+        responses=expand(RESPONSES, subject=ADAPT_SUBJECTS),
+        trials=expand(TRIALS, subject=ADAPT_SUBJECTS),
+        trained_responses=expand(RESPONSES, subject=SHARED_SUBJECTS),
+        trained_trials=expand(TRIALS, subject=SHARED_SUBJECTS),
+        embeddings=rules.embed_stimuli.output.embeddings,
+    output:
+        table="results/benchmarks/data_efficiency.tsv",
+        subjects="results/benchmarks/data_efficiency_subjects.tsv",
+        manifest="results/benchmarks/manifest.json",
+    params:
+        cfg=stage_config("benchmark", "data_efficiency"),
+        shared=stage_config("decode", "shared"),
+        adapt=adapt_settings("fraction"),
+        ridge_alphas=stage_config("decode", "ridge", "alphas"),
+        held_out=ADAPT_SUBJECTS,
+        trained_on=SHARED_SUBJECTS,
+        code=script_code_hash("benchmark_data_efficiency.py"),
+    log:
+        "logs/benchmarks/data_efficiency.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/benchmark_data_efficiency.py"

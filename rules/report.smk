@@ -5,6 +5,7 @@
 rule report:
     input:
         unpack(training_histories),
+        unpack(cross_subject_reports),
         metrics=expand(f"{EVAL}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         image_metrics=expand(f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         lowlevel=expand(f"{LOW}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS),
@@ -21,6 +22,7 @@ rule report:
         versions=LAYOUT.versions,
         folders=LAYOUT.folders,
         subjects=SUBJECTS,
+        adapt_subjects=ADAPT_SUBJECTS,
     log:
         "logs/report.log",
     threads: 1

@@ -70,7 +70,8 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
     config["preprocess"]["fmri"]["high_pass_hz"] = 0.02
     edited = build_layout(config).folders
     assert {stage for stage in base if base[stage] != edited[stage]} == {
-        "preprocess", "decode", "evaluate", "lowlevel", "reconstruct", "evaluate_image"}
+        "preprocess", "decode", "evaluate", "lowlevel", "reconstruct", "evaluate_image",
+        "shared", "adapt", "evaluate_shared", "evaluate_adapt"}
 
 
 @pytest.mark.parametrize("section, expected", [
@@ -78,7 +79,8 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
     (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image"}),
     (("reconstruct", "vae", "tiny", "epochs"), {"vae", "diffusion", "lowlevel", "reconstruct", "evaluate_image"}),
     (("reconstruct", "lowlevel", "pixel_size"), {"lowlevel", "reconstruct", "evaluate_image"}),
-    (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image"}),
+    (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
+                                             "shared", "adapt", "evaluate_shared", "evaluate_adapt"}),
 ])
 def test_generative_models_are_versioned_apart_from_sampling(section, expected):
     base = build_layout(load_config("tiny")).folders
@@ -108,4 +110,45 @@ def test_impossible_combinations_are_named():
     config["data"]["source"] = "nsd"
     config["decode"]["ridge"]["target"] = "text"
     with pytest.raises(ConfigError, match="needs captions"):
+        check_config_combinations(config)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda c: c["decode"]["adapt"].update(fraction=0.25), {"adapt", "evaluate_adapt"}),
+    (lambda c: c["decode"]["adapt"].update(subjects=["02", "03"]), set()),   # new subject: new jobs, same folders
+    (lambda c: c["decode"]["shared"].update(epochs=3),
+     {"shared", "adapt", "evaluate_shared", "evaluate_adapt"}),
+    (lambda c: c["decode"]["ridge"].update(alphas=[1, 10]), {"decode", "evaluate", "reconstruct", "evaluate_image"}),
+])
+def test_cross_subject_stages_are_versioned_apart_from_ridge_and_the_adapted_list(edit, expected):
+    base = build_layout(load_config("tiny")).folders
+    config = load_config("tiny")
+    edit(config)
+    check_config_combinations(config)
+    edited = build_layout(config).folders
+    assert {stage for stage in base if base[stage] != edited[stage]} == expected
+
+
+def test_shared_subjects_default_to_all_but_the_adapted_ones():
+    config = load_config("tiny")
+    config["decode"]["shared"]["subjects"] = None
+    layout = build_layout(config)
+    assert layout.shared_subjects == ["01", "03"] and layout.adapt_subjects == ["02"]
+    config["decode"]["shared"]["enabled"] = False
+    config["decode"]["adapt"]["subjects"] = []
+    assert build_layout(config).shared_subjects == []
+
+
+@pytest.mark.parametrize("shared, adapt, enabled, message", [
+    (["01"], ["01"], True, r"\['01'\] are in both decode.shared.subjects and decode.adapt.subjects"),
+    (["07"], ["02"], True, r"decode.shared.subjects names \['07'\], which the data do not have"),
+    (None, ["09"], True, r"decode.adapt.subjects names \['09'\]"),
+    (None, ["01", "02", "03"], True, "no subject to train on"),
+    (None, ["02"], False, "decode.adapt.subjects needs the cross-subject decoder"),
+])
+def test_cross_subject_subject_lists_are_checked(shared, adapt, enabled, message):
+    config = load_config("tiny")
+    config["decode"]["shared"].update(subjects=shared, enabled=enabled)
+    config["decode"]["adapt"]["subjects"] = adapt
+    with pytest.raises(ConfigError, match=message):
         check_config_combinations(config)

@@ -50,9 +50,13 @@ def finished_run(tmp_path_factory):
 def test_run_writes_summary_report_and_manifests(finished_run):
     summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
     assert list(summary.columns) == ["modality", "subject", "method", "output", "metric", "value", "chance", "ceiling", "n"]
-    assert set(summary["subject"]) == {"01", "02", "all"}
+    assert set(summary["subject"]) == {"01", "02", "03", "all"}
     embedding = summary[summary["output"] == "embedding"]
     assert set(embedding["metric"]) == {"image_retrieval_top1", "brain_retrieval_top1", "clip_2way"}
+    # ridge for everyone; the cross-subject model for its training subject and the adapted one
+    assert {m: sorted(set(embedding[embedding["method"] == m]["subject"]) - {"all"})
+            for m in set(embedding["method"])} == {"ridge": ["01", "02", "03"], "shared": ["01"],
+                                                    "shared-adapted": ["02"]}
     images = summary[summary["output"] == "image"]
     assert set(images["method"]) == {"ridge-lowlevel", "ridge-diffusion"}
     assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc"}  # no backbone weights here
@@ -62,11 +66,20 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     html = (finished_run / "results" / "report.html").read_text()
     assert "neurorecon report" in html and "data:image/png;base64" in html
     assert "Image reconstruction" in html and "alexnet2_2way, alexnet5_2way skipped" in html
-    for stage in ("data", "preprocess", "stimuli", "decode"):
+    assert "Data efficiency" in html and "cross-subject decoder" in html and "adaptation to sub-02" in html
+    for stage in ("data", "preprocess", "stimuli"):
         folders = list((finished_run / "results" / stage).iterdir())
         assert len(folders) == 1
         assert list(folders[0].rglob("manifest.json")), stage
-    assert len(list((finished_run / "results" / "evaluate").iterdir())) == 2   # embedding and image
+    decode = sorted((finished_run / "results" / "decode").iterdir())
+    assert [p.name.split("-")[0] for p in decode] == ["adapted", "ridge", "shared"]
+    assert all(list(folder.rglob("manifest.json")) for folder in decode)
+    assert (decode[0] / "sub-02" / "model" / "model.safetensors").is_file()
+    assert sorted(p.name for p in decode[2].iterdir()) == ["manifest.json", "model", "sub-01", "training.tsv"]
+    # checkpoints are removed once the models are saved
+    assert not [p for p in (finished_run / "results").rglob("checkpoints/**/*") if p.is_file()]
+    assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
+        "adapted", "embedding", "image", "shared"]
     assert len(list((finished_run / "results" / "reconstruct").iterdir())) == 2   # lowlevel and images
     assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == ["diffusion", "vae"]
     lowlevel, final = (next((finished_run / "results" / "reconstruct").glob(f"{kind}-*")) / "sub-01"
@@ -77,28 +90,56 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert (next((finished_run / "results" / "preprocess").iterdir()) / "dataset_description.json").is_file()
 
 
+def test_data_efficiency_benchmark_table(finished_run):
+    table = pd.read_csv(finished_run / "results" / "benchmarks" / "data_efficiency.tsv", sep="\t")
+    assert list(table.columns) == ["method", "fraction", "metric", "value", "chance", "ceiling"]
+    assert set(table["method"]) == {"ridge", "scratch", "shared-adapted"}
+    assert sorted(set(table["fraction"])) == [0.25, 1.0]
+    assert set(table["metric"]) == {"image_retrieval_top1", "brain_retrieval_top1", "clip_2way"}
+    assert len(table) == 3 * 2 * 3 and table["ceiling"].notna().all()
+    assert (table.loc[table["metric"] == "clip_2way", "chance"] == 0.5).all()
+    per_subject = pd.read_csv(finished_run / "results" / "benchmarks" / "data_efficiency_subjects.tsv", sep="\t",
+                              dtype={"subject": str})
+    assert set(per_subject["subject"]) == {"02"} and set(per_subject["n_train"]) == {18, 72}
+
+
 def test_second_run_has_nothing_to_do(finished_run):
     result = snakemake(finished_run, "--dry-run")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+CROSS_SUBJECT = {"train_shared_decoder": 1, "evaluate_shared": 1, "adapt_subject": 1, "evaluate_adapted": 1,
+                 "benchmark_data_efficiency": 1}
+
+
 @pytest.mark.parametrize("section, value, expected", [
     (("decode", "ridge", "alphas"), [1, 10, 1000],
-     {"decode_ridge": 2, "evaluate_embeddings": 2, "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+     {"decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_images": 3, "evaluate_images": 3,
+      "benchmark_data_efficiency": 1, "report": 1, "all": 1}),
     (("preprocess", "fmri", "high_pass_hz"), 0.02,
-     {"preprocess_fmri": 2, "decode_ridge": 2, "evaluate_embeddings": 2, "reconstruct_lowlevel": 2,
-      "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+     {"preprocess_fmri": 3, "decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_lowlevel": 3,
+      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
-     {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 2, "evaluate_embeddings": 2, "train_tiny_diffusion": 1,
-      "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
-    (("reconstruct", "sampling", "steps"), 3, {"reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+     {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
+      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, "report": 1, "all": 1}),
+    (("reconstruct", "sampling", "steps"), 3, {"reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
-     {"train_tiny_diffusion": 1, "reconstruct_images": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+     {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}),
     (("reconstruct", "vae", "tiny", "epochs"), 1,
-     {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 2, "reconstruct_images": 2,
-      "evaluate_images": 2, "report": 1, "all": 1}),
-    (("evaluate", "image", "size"), 16, {"evaluate_embeddings": 2, "evaluate_images": 2, "report": 1, "all": 1}),
+     {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 3, "reconstruct_images": 3,
+      "evaluate_images": 3, "report": 1, "all": 1}),
+    (("evaluate", "image", "size"), 16,
+     {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "report": 1,
+      "all": 1}),
+    # the cross-subject stages: adaptation settings rerun adaptation only; a new adapted subject
+    # adds its own jobs (and the benchmark over adapted subjects); the shared model's settings
+    # rerun it and everything adapted to it, never the per-subject ridge
+    (("decode", "adapt", "fraction"), 0.25, {"adapt_subject": 1, "evaluate_adapted": 1, "report": 1, "all": 1}),
+    (("decode", "adapt", "subjects"), ["02", "03"],
+     {"adapt_subject": 1, "evaluate_adapted": 1, "benchmark_data_efficiency": 1, "report": 1, "all": 1}),
+    (("decode", "shared", "epochs"), 2, {**CROSS_SUBJECT, "report": 1, "all": 1}),
+    (("benchmark", "data_efficiency", "fractions"), [0.5, 1.0], {"benchmark_data_efficiency": 1, "report": 1, "all": 1}),
 ])
 def test_config_edit_reruns_the_stage_and_below_only(finished_run, section, value, expected):
     result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, section, value))
@@ -117,6 +158,7 @@ def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, t
     bids_root = next((finished_run / "results" / "data").iterdir())
     config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
     config["data"] = {"source": "bids", "bids": {"root": str(bids_root), "subjects": ["01"]}}
+    config["decode"]["adapt"]["subjects"] = []
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -135,6 +177,8 @@ def test_nsd_source_runs_from_nsd_layout(tmp_path):
     config = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())
     config["data"] = {"source": "nsd", "nsd": {"root": str(root), "subjects": [1], "sessions": SESSIONS, "image_size": 32}}
     config["decode"]["ridge"]["rois"] = ["nsdgeneral"]
+    config["decode"]["shared"]["rois"] = ["nsdgeneral"]
+    config["decode"]["adapt"]["subjects"] = []
     config["reconstruct"]["lowlevel"]["rois"] = ["nsdgeneral"]
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from neurorecon.layout import shared_subjects, subjects_from_config
+
 
 class ConfigError(ValueError):
     """The config has a key or value the schema does not allow."""
@@ -48,8 +50,32 @@ def check_config_combinations(config: dict) -> None:
     if source in ("nsd", "miyawaki") and config["decode"]["ridge"]["target"] == "text":
         raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
                           "use 'image'")
+    _check_cross_subject(config)
     if source == "miyawaki":
         for key, rois in (("decode.ridge.rois", config["decode"]["ridge"]["rois"]),
+                          ("decode.shared.rois", config["decode"]["shared"]["rois"] if config["decode"]["shared"]["enabled"] else None),
                           ("reconstruct.lowlevel.rois", config["reconstruct"]["lowlevel"]["rois"])):
             if rois not in (None, ["visual"]):
                 raise ConfigError(f"{key} is {rois}, but the Miyawaki responses have one ROI, 'visual'; set it to null")
+
+
+def _check_cross_subject(config: dict) -> None:
+    """The cross-subject decoder's subject lists must name known subjects and not overlap."""
+    shared, adapt = config["decode"]["shared"], config["decode"]["adapt"]
+    known = subjects_from_config(config["data"])
+    for key, listed in (("decode.shared.subjects", shared["subjects"] or []), ("decode.adapt.subjects", adapt["subjects"])):
+        unknown = sorted(set(map(str, listed)) - set(known))
+        if unknown:
+            raise ConfigError(f"{key} names {unknown}, which the data do not have (subjects: {known})")
+    if not shared["enabled"]:
+        if adapt["subjects"]:
+            raise ConfigError("decode.adapt.subjects needs the cross-subject decoder; set decode.shared.enabled: true "
+                              "or decode.adapt.subjects: []")
+        return
+    both = sorted(set(map(str, shared["subjects"] or [])) & set(map(str, adapt["subjects"])))
+    if both:
+        raise ConfigError(f"subject(s) {both} are in both decode.shared.subjects and decode.adapt.subjects; "
+                          "an adapted subject must be held out of the shared training")
+    if not shared_subjects(config):
+        raise ConfigError("decode.shared has no subject to train on: every subject is in decode.adapt.subjects")
+

@@ -22,6 +22,8 @@ class Layout:
     versions: dict[str, str]
     folders: dict[str, str]
     subjects: list[str]
+    shared_subjects: list[str]   # the cross-subject decoder's training subjects ([] when it is off)
+    adapt_subjects: list[str]    # subjects adapted to it
     bids_root: str
     source: str
 
@@ -42,6 +44,14 @@ def subjects_from_config(data: dict) -> list[str]:
     return [str(s) for s in data[data["source"]]["subjects"]]
 
 
+def shared_subjects(config: dict) -> list[str]:
+    """The subjects the cross-subject decoder is trained on (all but the adapted ones by default)."""
+    shared, adapt = config["decode"]["shared"], config["decode"]["adapt"]
+    if shared["subjects"] is not None:
+        return [str(s) for s in shared["subjects"]]
+    return [s for s in subjects_from_config(config["data"]) if s not in set(map(str, adapt["subjects"]))]
+
+
 def build_layout(config: dict) -> Layout:
     """Versions and folders of every stage for a validated config."""
     source = config["data"]["source"]
@@ -49,8 +59,18 @@ def build_layout(config: dict) -> Layout:
     versions = {"data": data_v}
     versions["preprocess"] = stage_version(config["preprocess"], [data_v])
     versions["stimuli"] = stage_version(config["stimuli"], [data_v])
-    versions["decode"] = stage_version(config["decode"], [versions["preprocess"], versions["stimuli"]])
+    decode = config["decode"]
+    inputs = [versions["preprocess"], versions["stimuli"]]
+    versions["decode"] = stage_version(decode["ridge"], inputs)
     versions["evaluate"] = stage_version(config["evaluate"], [versions["decode"]])
+    # the cross-subject model is versioned by its training subjects, not by the adapted ones, and
+    # adaptation by its settings, not by its subject list: adding a subject to adapt adds jobs only
+    cross = shared_subjects(config) if decode["shared"]["enabled"] else []
+    versions["shared"] = stage_version({**decode["shared"], "subjects": cross}, inputs)
+    versions["adapt"] = stage_version({k: v for k, v in decode["adapt"].items() if k != "subjects"},
+                                      [versions["shared"]])
+    versions["evaluate_shared"] = stage_version(config["evaluate"], [versions["shared"]])
+    versions["evaluate_adapt"] = stage_version(config["evaluate"], [versions["adapt"]])
     recon = config["reconstruct"]
     # the generative models are versioned on their own, so sampling edits do not retrain them
     versions["vae"] = stage_version(recon["vae"])
@@ -65,6 +85,10 @@ def build_layout(config: dict) -> Layout:
         "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",
         "decode": f"{RESULTS}/decode/ridge-{versions['decode']}",
         "evaluate": f"{RESULTS}/evaluate/embedding-{versions['evaluate']}",
+        "shared": f"{RESULTS}/decode/shared-{versions['shared']}",
+        "adapt": f"{RESULTS}/decode/adapted-{versions['adapt']}",
+        "evaluate_shared": f"{RESULTS}/evaluate/shared-{versions['evaluate_shared']}",
+        "evaluate_adapt": f"{RESULTS}/evaluate/adapted-{versions['evaluate_adapt']}",
         "vae": f"{RESULTS}/models/vae-{versions['vae']}",
         "diffusion": f"{RESULTS}/models/diffusion-{versions['diffusion']}",
         "lowlevel": f"{RESULTS}/reconstruct/lowlevel-{versions['lowlevel']}",
@@ -74,4 +98,5 @@ def build_layout(config: dict) -> Layout:
     # the synthetic world and NSD's exported stimuli are written under results/data; BIDS is read in place
     bids_root = str(config["data"]["bids"]["root"]) if source == "bids" else folders["data"]
     return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
+                  shared_subjects=cross, adapt_subjects=[str(s) for s in decode["adapt"]["subjects"]] if cross else [],
                   bids_root=bids_root, source=source)

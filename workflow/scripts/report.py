@@ -16,7 +16,9 @@ from neurorecon.reconstruct.io import load_reconstructions
 from neurorecon.stimuli.images import load_stimulus_images
 
 GRID_COLUMNS = 10
-tables = [pd.read_csv(p, sep="\t", dtype={"subject": str}) for p in [*snakemake.input.metrics, *snakemake.input.image_metrics]]
+cross_subject = [*snakemake.input.get("shared_metrics", []), *snakemake.input.get("adapted_metrics", [])]
+tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
+          for p in [*snakemake.input.metrics, *cross_subject, *snakemake.input.image_metrics]]
 summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
 
@@ -24,6 +26,14 @@ titles = {"clip_history": "tiny CLIP (contrastive loss)", "vae_history": "tiny V
           "diffusion_history": "tiny diffusion UNet"}
 histories = {title: pd.read_csv(snakemake.input[key], sep="\t") for key, title in titles.items()
              if key in snakemake.input.keys()}
+if "shared_history" in snakemake.input.keys():
+    histories["cross-subject decoder"] = pd.read_csv(snakemake.input.shared_history, sep="\t")
+for subject, path in zip(snakemake.params.adapt_subjects, snakemake.input.get("adapted_histories", [])):
+    history = pd.read_csv(path, sep="\t")
+    if len(history):
+        histories[f"adaptation to sub-{subject}"] = history
+benchmark = (pd.read_csv(snakemake.input.data_efficiency, sep="\t")
+             if "data_efficiency" in snakemake.input.keys() else None)
 grids = []
 for index, subject in enumerate(snakemake.params.subjects):
     lowlevel = load_reconstructions(Path(snakemake.input.lowlevel[index]))
@@ -39,4 +49,5 @@ notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text())
 write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snakemake.params.folders,
-                                                       snakemake.params.versions, histories, grids, notes))
+                                                       snakemake.params.versions, histories, grids, notes,
+                                                       data_efficiency=benchmark))

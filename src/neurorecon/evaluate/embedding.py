@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from neurorecon.decode.ridge import RidgeDecoder, embedding_rows
+from neurorecon.decode.ridge import embedding_rows
 from neurorecon.evaluate.ceiling import calibrate_to_measured
 from neurorecon.evaluate.retrieval import embedding_metrics
 from neurorecon.preprocess.fmri import Responses
@@ -28,12 +29,14 @@ def noise_free_test_responses(responses: Responses, truth_path: Path, rois: list
     return calibrate_to_measured(true_train, train_x, true_test)
 
 
-def evaluate_subject(responses: Responses, decoder: RidgeDecoder, test_ids: list[str], predicted: np.ndarray,
-                     embeddings: dict[str, np.ndarray], decode_cfg: dict, truth_path: Path | None) -> list[dict]:
-    """Metric rows (metric, value, chance, ceiling, n) for one subject's test predictions."""
+def evaluate_subject(responses: Responses, decoder: Callable[[np.ndarray], np.ndarray], test_ids: list[str],
+                     predicted: np.ndarray, embeddings: dict[str, np.ndarray], decode_cfg: dict,
+                     truth_path: Path | None) -> list[dict]:
+    """Metric rows (metric, value, chance, ceiling, n) for one subject's test predictions; the
+    ceiling applies ``decoder`` (responses -> embeddings) to the noise-free test responses."""
     true = embedding_rows(embeddings, test_ids, decode_cfg["target"])
     ceiling_predicted = None
     if truth_path is not None:
         clean = noise_free_test_responses(responses, truth_path, decode_cfg["rois"])
-        ceiling_predicted = decoder.predict(clean)
+        ceiling_predicted = decoder(clean)
     return embedding_metrics(predicted, true, ceiling_predicted)

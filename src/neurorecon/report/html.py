@@ -21,12 +21,12 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}code{backgro
 """
 
 
-def figure_to_img(fig) -> str:
-    """A matplotlib figure as an inline PNG <img>."""
+def figure_to_img(fig, alt: str = "figure") -> str:
+    """A matplotlib figure as an inline PNG <img> with ``alt`` text."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
 
 
 def metrics_figure(summary: pd.DataFrame) -> str:
@@ -59,7 +59,7 @@ def loss_figure(history: pd.DataFrame, title: str) -> str:
     ax.set_yscale("log")
     ax.legend(fontsize=7)
     ax.set_title(title)
-    return figure_to_img(fig)
+    return figure_to_img(fig, f"training curves: {title}")
 
 
 def reconstruction_grid(rows: dict[str, np.ndarray], stim_ids: list[str], title: str) -> str:
@@ -80,6 +80,26 @@ def reconstruction_grid(rows: dict[str, np.ndarray], stim_ids: list[str], title:
     return figure_to_img(fig)
 
 
+def data_efficiency_figure(table: pd.DataFrame) -> str:
+    """Each metric against the held-out subject's share of training data, one line per method,
+    with chance (dashed) and each method's noise ceiling (dotted)."""
+    metrics = list(dict.fromkeys(table["metric"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        rows = table[table["metric"] == metric]
+        for index, (method, line) in enumerate(rows.groupby("method", sort=False)):
+            colour = f"C{index}"
+            ax.plot(line["fraction"], line["value"], marker="o", color=colour, label=method)
+            if line["ceiling"].notna().any():
+                ax.plot(line["fraction"], line["ceiling"], ls=":", color=colour, lw=1)
+        ax.axhline(rows["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("share of the subject's training data")
+        ax.set_title(metric)
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    return figure_to_img(fig, "data efficiency: score against the share of training data")
+
+
 def table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0, escape=True)
 
@@ -92,9 +112,10 @@ def mean_table(summary: pd.DataFrame, output: str) -> pd.DataFrame:
 
 def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[str, str],
                   versions: dict[str, str], histories: dict[str, pd.DataFrame],
-                  grids: list[str] = (), notes: list[str] = ()) -> str:
+                  grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None) -> str:
     """The report as one HTML string (figures inline, no external files). ``histories``: training
-    curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why."""
+    curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
+    ``data_efficiency``: the benchmark table, if it was run."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
@@ -120,6 +141,18 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         metrics_figure(embedding) if len(embedding) else "",
         "<h3>Per subject</h3>", table_html(wide),
     ]
+    if data_efficiency is not None:
+        wide_benchmark = data_efficiency.pivot_table(index=["metric", "method"], columns="fraction",
+                                                     values="value", sort=False).reset_index()
+        parts += [
+            "<h3>Data efficiency: a new subject with little data</h3>",
+            "<p class='note'>The held-out (adapted) subjects' test scores against the share of their training "
+            "trials each method was fitted on: per-subject <b>ridge</b>; <b>scratch</b>, the cross-subject "
+            "architecture trained on this subject alone; <b>shared-adapted</b>, the model trained on the other "
+            "subjects with this subject's adapter aligned and fine-tuned. Dotted: each method's noise ceiling; "
+            "dashed: chance. Table: results/benchmarks/data_efficiency.tsv.</p>",
+            data_efficiency_figure(data_efficiency), table_html(wide_benchmark.rename(columns=str)),
+        ]
     if len(images):
         parts += [
             "<h2>Image reconstruction</h2>",
