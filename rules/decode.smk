@@ -45,7 +45,7 @@ rule train_shared_decoder:
         code=script_code_hash("train_shared_decoder.py"),
     log:
         f"logs/decode/shared-{LAYOUT.versions['shared']}/train.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -78,7 +78,7 @@ rule adapt_subject:
         code=script_code_hash("adapt_subject.py"),
     log:
         f"logs/decode/adapted-{LAYOUT.versions['adapt']}/sub-{{subject}}.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,

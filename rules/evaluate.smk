@@ -47,7 +47,7 @@ rule evaluate_images:
         code=script_code_hash("evaluate_images.py"),
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate_image']}/images_sub-{{subject}}.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
@@ -136,7 +136,7 @@ rule benchmark_data_efficiency:
         code=script_code_hash("benchmark_data_efficiency.py"),
     log:
         "logs/benchmarks/data_efficiency.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,

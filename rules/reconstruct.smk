@@ -13,7 +13,7 @@ rule train_tiny_vae:
         code=script_code_hash("train_tiny_vae.py"),
     log:
         f"logs/models/vae-{LAYOUT.versions['vae']}/train_tiny_vae.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
@@ -106,7 +106,7 @@ rule reconstruct_images:
         code=script_code_hash("reconstruct_images.py"),
     log:
         f"logs/reconstruct/images-{LAYOUT.versions['reconstruct']}/sub-{{subject}}.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=60,

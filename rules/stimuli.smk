@@ -12,7 +12,7 @@ rule train_tiny_clip:
         code=script_code_hash("train_tiny_clip.py"),
     log:
         f"logs/stimuli/{LAYOUT.versions['stimuli']}/train_tiny_clip.log",
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
