@@ -20,7 +20,7 @@ rule report:
     params:
         code=script_code_hash("report.py"),
         versions=LAYOUT.versions,
-        folders=LAYOUT.folders,
+        folders=LAYOUT.folders_in_use,
         subjects=SUBJECTS,
         adapt_subjects=ADAPT_SUBJECTS,
     log:

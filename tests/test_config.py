@@ -134,9 +134,11 @@ def test_shared_subjects_default_to_all_but_the_adapted_ones():
     config["decode"]["shared"]["subjects"] = None
     layout = build_layout(config)
     assert layout.shared_subjects == ["01", "03"] and layout.adapt_subjects == ["02"]
+    assert {"shared", "adapt"} <= set(layout.folders_in_use)
     config["decode"]["shared"]["enabled"] = False
     config["decode"]["adapt"]["subjects"] = []
-    assert build_layout(config).shared_subjects == []
+    layout = build_layout(config)
+    assert layout.shared_subjects == [] and not {"shared", "adapt", "evaluate_shared"} & set(layout.folders_in_use)
 
 
 @pytest.mark.parametrize("shared, adapt, enabled, message", [

@@ -28,6 +28,16 @@ class Layout:
     source: str
 
     @property
+    def folders_in_use(self) -> dict[str, str]:
+        """The folders of the stages this config runs (the cross-subject ones only when enabled)."""
+        unused = set()
+        if not self.shared_subjects:
+            unused |= {"shared", "evaluate_shared"}
+        if not self.adapt_subjects:
+            unused |= {"adapt", "evaluate_adapt"}
+        return {stage: folder for stage, folder in self.folders.items() if stage not in unused}
+
+    @property
     def synthetic(self) -> bool:
         """Whether the data stage generates the synthetic world (and its ground truth)."""
         return self.source == "synthetic"
