@@ -133,6 +133,20 @@ def cross_subject_reports(wildcards):
     return inputs
 
 
+def embedding_decoder(wildcards):
+    """The decoder (weights and its description) and predicted embeddings that condition the
+    subject's generated images: ridge, or the cross-subject model or its adaptation."""
+    subject = wildcards.subject
+    if RECON["decoder"] == "ridge":
+        folder = f"{DEC}/sub-{subject}"
+        return {"decoder": f"{folder}/ridge.safetensors", "decoder_spec": f"{folder}/ridge.json",
+                "predictions": f"{folder}/predictions.npz"}
+    folder = f"{ADAPT}/sub-{subject}" if subject in ADAPT_SUBJECTS else SHARED
+    return {"decoder": f"{folder}/model/model.safetensors", "decoder_spec": f"{folder}/model/model.json",
+            "predictions": f"{ADAPT}/sub-{subject}/predictions.npz" if subject in ADAPT_SUBJECTS
+            else f"{SHARED}/sub-{subject}/predictions.npz"}
+
+
 def vae_input(wildcards):
     """The trained tiny VAE's config when the run uses it."""
     return {"vae_config": f"{VAE}/model/config.json"} if TINY_VAE else {}

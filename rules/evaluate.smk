@@ -4,7 +4,7 @@
 rule evaluate_embeddings:
     input:
         unpack(groundtruth_input),
-        weights=rules.decode_ridge.output.weights,
+        decoder=rules.decode_ridge.output.weights,
         info=rules.decode_ridge.output.info,
         predictions=rules.decode_ridge.output.predictions,
         responses=RESPONSES,
@@ -43,7 +43,7 @@ rule evaluate_images:
         cfg=stage_config("evaluate", "image"),
         clip=stage_config("stimuli", "clip"),
         clip_dir=f"{STIM}/model",
-        method="ridge",
+        methods={"lowlevel": "ridge-lowlevel", "diffusion": f"{RECON['decoder']}-diffusion"},
         code=script_code_hash("evaluate_images.py"),
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate_image']}/images_sub-{{subject}}.log",
@@ -60,7 +60,8 @@ rule evaluate_images:
 rule evaluate_shared:
     input:
         unpack(groundtruth_input),
-        model=rules.train_shared_decoder.output.weights,
+        decoder=rules.train_shared_decoder.output.weights,
+        spec=rules.train_shared_decoder.output.spec,
         predictions=f"{SHARED}/sub-{{subject}}/predictions.npz",
         responses=RESPONSES,
         trials=TRIALS,
@@ -70,7 +71,6 @@ rule evaluate_shared:
         manifest=f"{EVAL_SHARED}/sub-{{subject}}/manifest.json",
     params:
         cfg=stage_config("evaluate"),
-        rois=stage_config("decode", "shared", "rois"),
         code=script_code_hash("evaluate_embeddings.py"),
         method="shared",
     log:
@@ -88,7 +88,8 @@ rule evaluate_shared:
 rule evaluate_adapted:
     input:
         unpack(groundtruth_input),
-        model=rules.adapt_subject.output.weights,
+        decoder=rules.adapt_subject.output.weights,
+        spec=rules.adapt_subject.output.spec,
         predictions=rules.adapt_subject.output.predictions,
         responses=RESPONSES,
         trials=TRIALS,
@@ -98,7 +99,6 @@ rule evaluate_adapted:
         manifest=f"{EVAL_ADAPT}/sub-{{subject}}/manifest.json",
     params:
         cfg=stage_config("evaluate"),
-        rois=stage_config("decode", "shared", "rois"),
         code=script_code_hash("evaluate_embeddings.py"),
         method="shared-adapted",
     log:

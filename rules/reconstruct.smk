@@ -86,10 +86,8 @@ rule reconstruct_images:
         unpack(vae_input),
         unpack(diffusion_input),
         unpack(clip_model_input),
+        unpack(embedding_decoder),
         lowlevel=rules.reconstruct_lowlevel.output.reconstructions,
-        predictions=rules.decode_ridge.output.predictions,
-        decoder=rules.decode_ridge.output.weights,
-        decoder_info=rules.decode_ridge.output.info,
         responses=RESPONSES,
         trials=TRIALS,
     output:

@@ -119,6 +119,8 @@ def test_impossible_combinations_are_named():
     (lambda c: c["decode"]["shared"].update(epochs=3),
      {"shared", "adapt", "evaluate_shared", "evaluate_adapt"}),
     (lambda c: c["decode"]["ridge"].update(alphas=[1, 10]), {"decode", "evaluate", "reconstruct", "evaluate_image"}),
+    (lambda c: (c["reconstruct"].update(decoder="cross-subject"), c["decode"]["adapt"].update(subjects=["02", "03"])),
+     {"reconstruct", "evaluate_image"}),
 ])
 def test_cross_subject_stages_are_versioned_apart_from_ridge_and_the_adapted_list(edit, expected):
     base = build_layout(load_config("tiny")).folders
@@ -147,9 +149,12 @@ def test_shared_subjects_default_to_all_but_the_adapted_ones():
     (None, ["09"], True, r"decode.adapt.subjects names \['09'\]"),
     (None, ["01", "02", "03"], True, "no subject to train on"),
     (None, ["02"], False, "decode.adapt.subjects needs the cross-subject decoder"),
+    (None, [], False, "reconstruct.decoder 'cross-subject' needs decode.shared.enabled"),
+    (["01"], ["02"], True, r"reconstruct.decoder is 'cross-subject' but subject\(s\) \['03'\] are in neither"),
 ])
 def test_cross_subject_subject_lists_are_checked(shared, adapt, enabled, message):
     config = load_config("tiny")
+    config["reconstruct"]["decoder"] = "cross-subject" if "reconstruct.decoder" in message else "ridge"
     config["decode"]["shared"].update(subjects=shared, enabled=enabled)
     config["decode"]["adapt"]["subjects"] = adapt
     with pytest.raises(ConfigError, match=message):

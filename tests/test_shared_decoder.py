@@ -213,3 +213,22 @@ def test_with_little_data_the_adapted_model_beats_both_per_subject_baselines(wor
     assert top1[("shared-adapted", 1.0)] >= top1[("ridge", 1.0)] - 0.03
     with pytest.raises(ValueError, match="cannot be held out"):
         data_efficiency("01", *world["01"][:2], None, model, trained, SHARED_CFG, ADAPT_CFG, [1], [1.0], 1)
+
+
+def test_saved_decoders_load_back_as_one_prediction_function(tmp_path, world, pretrained):
+    from neurorecon.decode.saved import load_saved_decoder
+
+    model, _, _ = pretrained
+    model.save(tmp_path / "shared", {"rois": ["EVC", "HVC"]})
+    saved = load_saved_decoder(tmp_path / "shared" / "model.safetensors", "02")
+    test = world["02"][1].responses
+    assert np.array_equal(saved.predict(test), predict(model, "02", test)["clip"])
+    assert saved.rois == ["EVC", "HVC"] and saved.target == "image"
+    ridge = fit_ridge(world["02"][0].responses, world["02"][0].clip, [1.0, 10.0], None)
+    ridge.save(tmp_path / "ridge", {"rois": None, "target": "text"})
+    saved = load_saved_decoder(tmp_path / "ridge" / "ridge.safetensors", "02")
+    assert np.allclose(saved.predict(test), ridge.predict(test)) and saved.target == "text"
+    with pytest.raises(KeyError, match="no adapter for subject 04"):
+        load_saved_decoder(tmp_path / "shared" / "model.safetensors", "04")
+    with pytest.raises(ValueError, match="not a decoder weights file"):
+        load_saved_decoder(tmp_path / "shared" / "model.json", "02")

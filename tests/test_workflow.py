@@ -206,3 +206,23 @@ def test_miyawaki_config_reconstructs_real_patterns_above_chance(tmp_path):
     assert images.loc["pixcorr", "value"] > images.loc["pixcorr", "chance"] + 0.1
     assert images.loc["ssim", "value"] > images.loc["ssim", "chance"]
     assert not (tmp_path / "results" / "models").exists()   # pixels target, no generator: nothing trained
+
+
+def test_cross_subject_embeddings_can_condition_the_generator(finished_run):
+    """reconstruct.decoder: cross-subject redraws the images from the shared model's (and the
+    adapted models') embeddings; nothing upstream of the generator is refitted. Runs last: it
+    rewrites the finished run's summary and report."""
+    config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
+    config["reconstruct"]["decoder"] = "cross-subject"
+    config["decode"]["adapt"]["subjects"] = ["02", "03"]
+    path = finished_run / "cross-subject.yaml"
+    path.write_text(yaml.safe_dump(config))
+    planned = planned_jobs(snakemake(finished_run, "--dry-run", configfile=path).stdout)
+    assert planned == {"adapt_subject": 1, "evaluate_adapted": 1, "benchmark_data_efficiency": 1,
+                       "reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}
+    result = snakemake(finished_run, configfile=path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    final = summary[summary["method"] == "cross-subject-diffusion"]
+    assert set(final["subject"]) == {"01", "02", "03", "all"} and final["ceiling"].notna().all()
+    assert "ridge-diffusion" not in set(summary["method"]) and "ridge-lowlevel" in set(summary["method"])

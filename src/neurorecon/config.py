@@ -68,6 +68,8 @@ def _check_cross_subject(config: dict) -> None:
         if unknown:
             raise ConfigError(f"{key} names {unknown}, which the data do not have (subjects: {known})")
     if not shared["enabled"]:
+        if config["reconstruct"]["decoder"] == "cross-subject":
+            raise ConfigError("reconstruct.decoder 'cross-subject' needs decode.shared.enabled: true")
         if adapt["subjects"]:
             raise ConfigError("decode.adapt.subjects needs the cross-subject decoder; set decode.shared.enabled: true "
                               "or decode.adapt.subjects: []")
@@ -78,4 +80,10 @@ def _check_cross_subject(config: dict) -> None:
                           "an adapted subject must be held out of the shared training")
     if not shared_subjects(config):
         raise ConfigError("decode.shared has no subject to train on: every subject is in decode.adapt.subjects")
+    if config["reconstruct"]["decoder"] == "cross-subject":
+        covered = set(shared_subjects(config)) | set(map(str, adapt["subjects"]))
+        missing = sorted(set(known) - covered)
+        if missing:
+            raise ConfigError(f"reconstruct.decoder is 'cross-subject' but subject(s) {missing} are in neither "
+                              "decode.shared.subjects nor decode.adapt.subjects")
 

@@ -86,8 +86,10 @@ def build_layout(config: dict) -> Layout:
     versions["vae"] = stage_version(recon["vae"])
     versions["diffusion"] = stage_version(recon["diffusion"], [versions["stimuli"], versions["vae"]])
     versions["lowlevel"] = stage_version(recon["lowlevel"], [versions["preprocess"], versions["vae"]])
+    embedding_decoders = ([versions["shared"], versions["adapt"]] if recon["decoder"] == "cross-subject"
+                          else [versions["decode"]])
     versions["reconstruct"] = stage_version(
-        recon["sampling"], [versions["lowlevel"], versions["decode"], versions["diffusion"]])
+        recon["sampling"], [versions["lowlevel"], *embedding_decoders, versions["diffusion"]])
     versions["evaluate_image"] = stage_version(config["evaluate"], [versions["reconstruct"]])
     folders = {
         "data": f"{RESULTS}/data/{source}-{data_v}",

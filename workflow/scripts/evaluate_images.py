@@ -49,7 +49,7 @@ for stage, path in outputs.items():
             {a: stimuli.loc[stim_ids, a].to_numpy() for a in attributes}, train_features,
             {a: stimuli.loc[train_ids, a].to_numpy() for a in attributes})
     tables.append(pd.DataFrame(rows).assign(modality="fmri", subject=snakemake.wildcards.subject,
-                                            method=f"{snakemake.params.method}-{stage}", output="image"))
+                                            method=snakemake.params.methods[stage], output="image"))
 write_text_atomic(snakemake.output.metrics, pd.concat(tables).to_csv(sep="\t", index=False))
 write_manifest(Path(snakemake.output.manifest).parent, stage="evaluate", config=cfg, inputs=list(snakemake.input),
                outputs=[snakemake.output.metrics], started=started, code_version=snakemake.params.code,

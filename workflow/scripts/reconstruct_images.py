@@ -1,7 +1,6 @@
 """Rule reconstruct_images: final images from the generator, started from the low-level ones and
 conditioned on the decoded CLIP embeddings (and the same from noise-free responses)."""
 
-import json
 from pathlib import Path
 
 from _common import begin, progress
@@ -13,7 +12,8 @@ import torch
 from PIL import Image
 
 from neurorecon.artifacts import write_manifest
-from neurorecon.decode.ridge import RidgeDecoder, load_predictions
+from neurorecon.decode.ridge import load_predictions
+from neurorecon.decode.saved import load_saved_decoder
 from neurorecon.preprocess.fmri import Responses
 from neurorecon.reconstruct.diffusion import load_tiny_generator, load_unclip_generator
 from neurorecon.reconstruct.models import best_device, clip_location, vae_location
@@ -39,9 +39,9 @@ if stim_ids != [str(s) for s in lowlevel["stim_ids"]]:
 sets = {"images": (lowlevel["images"], decoded)}
 if "truth" in snakemake.input.keys():
     responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
-    rois = json.loads(Path(snakemake.input.decoder_info).read_text())["rois"]
-    decoder = RidgeDecoder.load(Path(snakemake.input.decoder).parent)
-    sets["ceiling"] = (lowlevel["ceiling"], ceiling_embeddings(responses, decoder, rois, Path(snakemake.input.truth)))
+    decoder = load_saved_decoder(Path(snakemake.input.decoder), snakemake.wildcards.subject)
+    sets["ceiling"] = (lowlevel["ceiling"],
+                       ceiling_embeddings(responses, decoder.predict, decoder.rois, Path(snakemake.input.truth)))
 
 out_dir = Path(snakemake.output.manifest).parent
 arrays = {}

@@ -4,10 +4,10 @@ generator, each also from the noise-free responses (the noise ceiling) on synthe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from neurorecon.decode.ridge import RidgeDecoder
 from neurorecon.evaluate.embedding import noise_free_test_responses
 from neurorecon.preprocess.fmri import Responses
 from neurorecon.reconstruct.diffusion import ImageGenerator, img2img
@@ -35,9 +35,11 @@ def lowlevel_subject(responses: Responses, stimuli_tsv: Path, cfg: dict, space: 
     return result
 
 
-def ceiling_embeddings(responses: Responses, decoder: RidgeDecoder, rois: list[str] | None, truth_path: Path) -> np.ndarray:
-    """The embedding decoder's predictions from the noise-free test responses."""
-    return decoder.predict(noise_free_test_responses(responses, truth_path, rois))
+def ceiling_embeddings(responses: Responses, predict: Callable[[np.ndarray], np.ndarray], rois: list[str] | None,
+                       truth_path: Path) -> np.ndarray:
+    """The embedding decoder's predictions (``predict``: responses -> embeddings) from the
+    noise-free test responses."""
+    return predict(noise_free_test_responses(responses, truth_path, rois))
 
 
 def rescale_embeddings(embeddings: np.ndarray, norm: float | None) -> np.ndarray:
