@@ -199,19 +199,21 @@ def _rows_by_stimulus(data: dict[str, SubjectData]) -> tuple[np.ndarray, dict[st
 
 
 def steps_per_epoch(data: dict[str, SubjectData], batch_size: int) -> int:
+    """Optimiser steps in one epoch over ``data``: one per minibatch of stimuli."""
     return math.ceil(len(_rows_by_stimulus(data)[0]) / batch_size)
 
 
-def _epoch_batches(data: dict[str, SubjectData], batch_size: int, seed: int, epoch: int):
+def _epoch_batches(stimuli: np.ndarray, rows: dict[str, dict[int, np.ndarray]], batch_size: int, seed: int,
+                   epoch: int):
     """Minibatches of stimuli, in an order seeded by (seed, epoch); each step holds every
-    subject's rows of those stimuli, so subjects who saw the same image meet in one batch."""
-    stimuli, rows = _rows_by_stimulus(data)
+    subject's rows of those stimuli (``rows``, from :func:`_rows_by_stimulus`), so subjects who
+    saw the same image meet in one batch."""
     generator = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0]))
     order = stimuli[torch.randperm(len(stimuli), generator=generator).numpy()]
     for start in range(0, len(order), batch_size):
         batch = order[start:start + batch_size].tolist()
         picked = {s: np.concatenate([rows[s][k] for k in batch if k in rows[s]] or [np.zeros(0, int)])
-                  for s in data}
+                  for s in rows}
         yield {s: torch.from_numpy(r.astype(np.int64)) for s, r in picked.items() if len(r)}
 
 
@@ -290,13 +292,15 @@ def train(model: SharedDecoder, data: dict[str, SubjectData], cfg: dict, paramet
     """Train ``parameters`` (default: all of the model's) on every subject in ``data`` for
     ``cfg["epochs"]``; returns the per-epoch history (loss and its parts).
 
-    Each step takes one minibatch per subject; the adapters' standardisation must already be set.
+    Each step takes a minibatch of stimuli and every subject's trials of them; the adapters'
+    standardisation must already be set.
     """
     checkpoint = checkpoint or Checkpoint(None, {})
     parameters = list(model.parameters() if parameters is None else parameters)
     optimiser = torch.optim.AdamW(parameters, lr=cfg["learning_rate"], weight_decay=cfg["weight_decay"])
+    stimuli, rows_by_stimulus = _rows_by_stimulus(data)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, warmup_cosine(cfg["epochs"] * steps_per_epoch(data, cfg["batch_size"])))
+        optimiser, warmup_cosine(cfg["epochs"] * math.ceil(len(stimuli) / cfg["batch_size"])))
     model.to(device)
     start, history = checkpoint.load(model, optimiser, schedule)
     tensors = {subject: {k: v.to(device) for k, v in _tensors(d).items()} for subject, d in data.items()}
@@ -306,7 +310,7 @@ def train(model: SharedDecoder, data: dict[str, SubjectData], cfg: dict, paramet
         model.train()
         sums: dict[str, float] = {}
         n_steps = 0
-        for rows in _epoch_batches(data, cfg["batch_size"], cfg["seed"], epoch):
+        for rows in _epoch_batches(stimuli, rows_by_stimulus, cfg["batch_size"], cfg["seed"], epoch):
             batches = {s: {k: v[rows[s].to(device)] for k, v in tensors[s].items()} for s in rows}
             loss, parts = batch_loss(model, batches, cfg)
             optimiser.zero_grad()
