@@ -41,6 +41,8 @@ BIDS_ROOT = LAYOUT.bids_root
 SUBJECTS = LAYOUT.subjects
 STIMULI_TSV = f"{BIDS_ROOT}/stimuli/stimuli.tsv"
 GROUNDTRUTH = f"{DATA}/derivatives/groundtruth"
+# a synthetic subject's noise-free responses, written by synth_subject
+TRUTH = f"{GROUNDTRUTH}/sub-{{subject}}/sub-{{subject}}_groundtruth.npz"
 # the responses contract, written by preprocess_fmri (BIDS) or ingest_nsd (NSD)
 RESPONSES = f"{PRE}/sub-{{subject}}/responses.npz"
 TRIALS = f"{PRE}/sub-{{subject}}/trials.tsv"
@@ -91,7 +93,7 @@ def subject_data_marker(wildcards):
 def groundtruth_input(wildcards):
     """The noise-free responses of a synthetic subject (none for real data)."""
     if LAYOUT.synthetic:
-        return {"truth": f"{GROUNDTRUTH}/sub-{wildcards.subject}/sub-{wildcards.subject}_groundtruth.npz"}
+        return {"truth": TRUTH.format(subject=wildcards.subject)}
     return {}
 
 
@@ -115,7 +117,7 @@ def training_histories(wildcards):
 def held_out_truths(wildcards):
     """The noise-free responses of the adapted (held-out) subjects, for the benchmark's ceilings."""
     if LAYOUT.synthetic:
-        return {"truths": expand(f"{GROUNDTRUTH}/sub-{{subject}}/sub-{{subject}}_groundtruth.npz", subject=ADAPT_SUBJECTS)}
+        return {"truths": expand(TRUTH, subject=ADAPT_SUBJECTS)}
     return {}
 
 

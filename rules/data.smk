@@ -27,7 +27,7 @@ rule synth_subject:
         world=rules.synth_world.output.world,
         stimuli=rules.synth_world.output.stimuli,
     output:
-        truth=f"{GROUNDTRUTH}/sub-{{subject}}/sub-{{subject}}_groundtruth.npz",
+        truth=TRUTH,
         manifest=f"{GROUNDTRUTH}/sub-{{subject}}/manifest.json",
     params:
         cfg=stage_config("data", "synthetic"),
