@@ -29,6 +29,7 @@ else:
 
 include: "rules/stimuli.smk"
 include: "rules/decode.smk"
+include: "rules/sensors.smk"
 include: "rules/reconstruct.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"

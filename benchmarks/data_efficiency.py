@@ -29,7 +29,7 @@ from neurorecon.decode.shared import subject_data  # noqa: E402
 from neurorecon.evaluate.data_efficiency import leave_one_subject_out, summarise  # noqa: E402
 from neurorecon.evaluate.embedding import noise_free_test_responses  # noqa: E402
 from neurorecon.layout import build_layout  # noqa: E402
-from neurorecon.preprocess.fmri import Responses  # noqa: E402
+from neurorecon.responses import Responses  # noqa: E402
 from neurorecon.stimuli.clip import load_embeddings  # noqa: E402
 
 

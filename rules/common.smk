@@ -54,8 +54,15 @@ TINY_DIFFUSION = RECON["diffusion"]["model"] == "tiny"
 TINY_VAE = RECON["vae"]["model"] == "tiny" and (RECON["lowlevel"]["target"] == "vae" or TINY_DIFFUSION)
 
 
+# EEG and sEEG: subjects and the BIDS root of each modality (synthetic: written here; BIDS: read in place)
+SENSOR_SUBJECTS = LAYOUT.sensor_subjects
+SENSOR_ROOTS = LAYOUT.sensor_roots
+ALL_SENSOR_SUBJECTS = [s for subjects in SENSOR_SUBJECTS.values() for s in subjects]
+
+
 wildcard_constraints:
     subject="|".join(SUBJECTS),
+    sensor_subject="|".join(ALL_SENSOR_SUBJECTS) or "no-sensor-subject",
 
 
 def stage_config(*keys):
@@ -88,6 +95,42 @@ def subject_data_marker(wildcards):
             f"sub-{wildcards.subject}_task-{config['preprocess']['fmri']['task']}_run-*_bold.nii.gz"
         )
     )
+
+
+def sensor_truth(modality):
+    """The path pattern of a synthetic EEG/sEEG subject's ground truth."""
+    return f"{SENSOR_ROOTS[modality]}/derivatives/groundtruth/sub-{{sensor_subject}}/sub-{{sensor_subject}}_truth.npz"
+
+
+def sensor_recording_input(modality):
+    """Input function: what a sensor subject's preprocessing reads (synthetic: its ground truth,
+    written with the recording; BIDS: the recording files in place)."""
+
+    def inputs(wildcards):
+        if LAYOUT.synthetic:
+            return {"truth": sensor_truth(modality).format(sensor_subject=wildcards.sensor_subject)}
+        folder = Path(SENSOR_ROOTS[modality], f"sub-{wildcards.sensor_subject}", "eeg" if modality == "eeg" else "ieeg")
+        return {"recording": sorted(str(p) for p in folder.glob(f"sub-{wildcards.sensor_subject}*_task-*"))}
+
+    return inputs
+
+
+def sensor_metrics(wildcards):
+    """Every EEG / sEEG subject's metric table, for the summary and report."""
+    return {f"{modality}_metrics": expand(f"{LAYOUT.folders[f'evaluate_{modality}']}/sub-{{s}}/metrics.tsv", s=subjects)
+            for modality, subjects in SENSOR_SUBJECTS.items() if subjects}
+
+
+def sensor_figures(wildcards):
+    """Every EEG / sEEG subject's per-condition averages and encoder loss curves, for the report."""
+    inputs = {}
+    for modality, subjects in SENSOR_SUBJECTS.items():
+        if subjects:
+            inputs[f"{modality}_conditions"] = expand(
+                f"{LAYOUT.folders[f'preprocess_{modality}']}/sub-{{s}}/conditions.npz", s=subjects)
+            inputs[f"{modality}_histories"] = expand(
+                f"{LAYOUT.folders[f'decode_{modality}']}/sub-{{s}}/training.tsv", s=subjects)
+    return inputs
 
 
 def groundtruth_input(wildcards):

@@ -6,6 +6,8 @@ rule report:
     input:
         unpack(training_histories),
         unpack(cross_subject_reports),
+        unpack(sensor_metrics),
+        unpack(sensor_figures),
         metrics=expand(f"{EVAL}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         image_metrics=expand(f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         lowlevel=expand(f"{LOW}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS),
@@ -23,6 +25,7 @@ rule report:
         folders=LAYOUT.folders_in_use,
         subjects=SUBJECTS,
         adapt_subjects=ADAPT_SUBJECTS,
+        sensor_subjects=SENSOR_SUBJECTS,
     log:
         "logs/report.log",
     threads: 1

@@ -10,6 +10,7 @@ import pytest
 
 from neurorecon.io.inputs import InputDataError
 from neurorecon.preprocess import fmri
+from neurorecon.responses import average_repeats
 from neurorecon.synth.fmri import trial_regressors
 
 
@@ -48,7 +49,7 @@ def test_zscore_within_groups_and_average_repeats():
     assert np.allclose(z.ravel(), [-1, 1, -1, 1])
     trials = pd.DataFrame({"stim_id": ["a", "t", "b", "t"], "run": [1, 1, 2, 2],
                            "split": ["train", "test", "train", "test"]})
-    averaged, table = fmri.average_repeats(values, trials)
+    averaged, table = average_repeats(values, trials)
     assert table["stim_id"].tolist() == ["a", "b", "t"]
     assert averaged.ravel().tolist() == [1.0, 10.0, 16.5]
     assert table.loc[2, "runs"] == "1;2" and table.loc[2, "n_repeats"] == 2

@@ -50,9 +50,13 @@ def finished_run(tmp_path_factory):
 def test_run_writes_summary_report_and_manifests(finished_run):
     summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
     assert list(summary.columns) == ["modality", "subject", "method", "output", "metric", "value", "chance", "ceiling", "n"]
-    assert set(summary["subject"]) == {"01", "02", "03", "all"}
-    embedding = summary[summary["output"] == "embedding"]
-    assert set(embedding["metric"]) == {"image_retrieval_top1", "brain_retrieval_top1", "clip_2way"}
+    assert set(summary["subject"]) == {"01", "02", "03", "eeg01", "seeg01", "all"}
+    assert set(summary["modality"]) == {"fmri", "eeg", "seeg"}
+    sensors = summary[summary["modality"].isin(["eeg", "seeg"])]
+    assert set(sensors["method"]) == {"ridge", "encoder"}
+    assert set(sensors.loc[sensors["modality"] == "seeg", "metric"]) >= {"image_retrieval_top5", "category_accuracy"}
+    embedding = summary[(summary["output"] == "embedding") & (summary["modality"] == "fmri")]
+    assert set(embedding["metric"]) == {"image_retrieval_top1", "image_retrieval_top5", "brain_retrieval_top1", "clip_2way"}
     # ridge for everyone; the cross-subject model for its training subject and the adapted one
     assert {m: sorted(set(embedding[embedding["method"] == m]["subject"]) - {"all"})
             for m in set(embedding["method"])} == {"ridge": ["01", "02", "03"], "shared": ["01"],
@@ -61,17 +65,20 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert set(images["method"]) == {"ridge-lowlevel", "ridge-diffusion"}
     assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc"}  # no backbone weights here
     assert summary["ceiling"].notna().all()
-    two_way = summary[(summary["metric"] == "clip_2way") & (summary["subject"] == "all")].iloc[0]
+    fmri = summary[summary["modality"] == "fmri"]
+    two_way = fmri[(fmri["metric"] == "clip_2way") & (fmri["subject"] == "all")].iloc[0]
     assert two_way["value"] > 0.6 and two_way["ceiling"] >= two_way["value"] - 0.05
     html = (finished_run / "results" / "report.html").read_text()
     assert "neurorecon report" in html and "data:image/png;base64" in html
     assert "Image reconstruction" in html and "alexnet2_2way, alexnet5_2way skipped" in html
     assert "Data efficiency" in html and "cross-subject decoder" in html and "adaptation to sub-02" in html
-    for stage in ("data", "preprocess", "stimuli"):
-        folders = list((finished_run / "results" / stage).iterdir())
-        assert len(folders) == 1
-        assert list(folders[0].rglob("manifest.json")), stage
-    decode = sorted((finished_run / "results" / "decode").iterdir())
+    assert "EEG: encoder" in html and "sEEG: region encoder" in html and "responses per condition" in html
+    for stage, kinds in (("data", ["synthetic", "synthetic-eeg", "synthetic-seeg"]), ("preprocess", ["eeg", "fmri", "seeg"]),
+                         ("stimuli", ["clip"])):
+        folders = sorted((finished_run / "results" / stage).iterdir())
+        assert [p.name.rsplit("-", 1)[0] for p in folders] == kinds
+        assert all(list(folder.rglob("manifest.json")) for folder in folders), stage
+    decode = sorted(p for p in (finished_run / "results" / "decode").iterdir() if "eeg" not in p.name)
     assert [p.name.split("-")[0] for p in decode] == ["adapted", "ridge", "shared"]
     assert all(list(folder.rglob("manifest.json")) for folder in decode)
     assert (decode[0] / "sub-02" / "model" / "model.safetensors").is_file()
@@ -79,7 +86,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     # checkpoints are removed once the models are saved
     assert not [p for p in (finished_run / "results").rglob("checkpoints/**/*") if p.is_file()]
     assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
-        "adapted", "embedding", "image", "shared"]
+        "adapted", "eeg", "embedding", "image", "seeg", "shared"]
     assert len(list((finished_run / "results" / "reconstruct").iterdir())) == 2   # lowlevel and images
     assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == ["diffusion", "vae"]
     lowlevel, final = (next((finished_run / "results" / "reconstruct").glob(f"{kind}-*")) / "sub-01"
@@ -87,7 +94,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert len(list((lowlevel / "images").glob("*.png"))) == 12
     assert len(list((final / "images").glob("*.png"))) == 12
     assert len(list((final / "samples").glob("*_sample-*.png"))) == 24
-    assert (next((finished_run / "results" / "preprocess").iterdir()) / "dataset_description.json").is_file()
+    assert (next((finished_run / "results" / "preprocess").glob("fmri-*")) / "dataset_description.json").is_file()
 
 
 def test_data_efficiency_benchmark_table(finished_run):
@@ -95,8 +102,8 @@ def test_data_efficiency_benchmark_table(finished_run):
     assert list(table.columns) == ["method", "fraction", "metric", "value", "chance", "ceiling"]
     assert set(table["method"]) == {"ridge", "scratch", "shared-adapted"}
     assert sorted(set(table["fraction"])) == [0.25, 1.0]
-    assert set(table["metric"]) == {"image_retrieval_top1", "brain_retrieval_top1", "clip_2way"}
-    assert len(table) == 3 * 2 * 3 and table["ceiling"].notna().all()
+    assert set(table["metric"]) == {"image_retrieval_top1", "image_retrieval_top5", "brain_retrieval_top1", "clip_2way"}
+    assert len(table) == 3 * 2 * 4 and table["ceiling"].notna().all()
     assert (table.loc[table["metric"] == "clip_2way", "chance"] == 0.5).all()
     per_subject = pd.read_csv(finished_run / "results" / "benchmarks" / "data_efficiency_subjects.tsv", sep="\t",
                               dtype={"subject": str})
@@ -111,6 +118,7 @@ def test_second_run_has_nothing_to_do(finished_run):
 
 CROSS_SUBJECT = {"train_shared_decoder": 1, "evaluate_shared": 1, "adapt_subject": 1, "evaluate_adapted": 1,
                  "benchmark_data_efficiency": 1}
+SENSOR_DECODERS = {"decode_eeg": 1, "evaluate_eeg": 1, "decode_seeg": 1, "evaluate_seeg": 1}
 
 
 @pytest.mark.parametrize("section, value, expected", [
@@ -122,7 +130,7 @@ CROSS_SUBJECT = {"train_shared_decoder": 1, "evaluate_shared": 1, "adapt_subject
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
      {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
-      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, "report": 1, "all": 1}),
+      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, "report": 1, "all": 1}),
     (("reconstruct", "sampling", "steps"), 3, {"reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
      {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}),
@@ -130,8 +138,14 @@ CROSS_SUBJECT = {"train_shared_decoder": 1, "evaluate_shared": 1, "adapt_subject
      {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 3, "reconstruct_images": 3,
       "evaluate_images": 3, "report": 1, "all": 1}),
     (("evaluate", "image", "size"), 16,
-     {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "report": 1,
-      "all": 1}),
+     {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "evaluate_eeg": 1,
+      "evaluate_seeg": 1, "report": 1, "all": 1}),
+    # each sensor modality is its own branch: editing one never reruns the other or the fMRI stages
+    (("preprocess", "eeg", "h_freq"), 30.0, {"preprocess_eeg": 1, "decode_eeg": 1, "evaluate_eeg": 1, "report": 1, "all": 1}),
+    (("data", "synthetic", "seeg", "gamma_signal"), 0.4,
+     {"synth_seeg_dataset": 1, "synth_seeg_subject": 1, "preprocess_seeg": 1, "decode_seeg": 1, "evaluate_seeg": 1,
+      "report": 1, "all": 1}),
+    (("decode", "seeg", "category_weight"), 0.0, {"decode_seeg": 1, "evaluate_seeg": 1, "report": 1, "all": 1}),
     # the cross-subject stages: adaptation settings rerun adaptation only; a new adapted subject
     # adds its own jobs (and the benchmark over adapted subjects); the shared model's settings
     # rerun it and everything adapted to it, never the per-subject ridge
@@ -155,7 +169,7 @@ def test_typo_in_config_fails_before_any_job(finished_run):
 
 def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, tmp_path):
     """The synthetic world written by the first run is a BIDS dataset: read it as a user's own data."""
-    bids_root = next((finished_run / "results" / "data").iterdir())
+    bids_root = next(p for p in (finished_run / "results" / "data").iterdir() if (p / "stimuli").is_dir())
     config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
     config["data"] = {"source": "bids", "bids": {"root": str(bids_root), "subjects": ["01"]}}
     config["decode"]["adapt"]["subjects"] = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from neurorecon.artifacts import stage_version
 
 RESULTS = "results"
+SENSOR_MODALITIES = ("eeg", "seeg")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,13 @@ class Layout:
     adapt_subjects: list[str]    # subjects adapted to it
     bids_root: str
     source: str
+    sensor_subjects: dict[str, list[str]]  # EEG / sEEG subject labels per modality ([] when none)
+    sensor_roots: dict[str, str]           # the BIDS root each sensor modality is read from
+
+    def sensor_stages(self, modality: str) -> list[str]:
+        """The stage names of one sensor modality's branch."""
+        stages = [f"preprocess_{modality}", f"decode_{modality}", f"evaluate_{modality}"]
+        return ([f"data_{modality}"] if self.synthetic else []) + stages
 
     @property
     def folders_in_use(self) -> dict[str, str]:
@@ -35,6 +43,9 @@ class Layout:
             unused |= {"shared", "evaluate_shared"}
         if not self.adapt_subjects:
             unused |= {"adapt", "evaluate_adapt"}
+        for modality in SENSOR_MODALITIES:
+            if not self.sensor_subjects[modality]:
+                unused |= set(self.sensor_stages(modality))
         return {stage: folder for stage, folder in self.folders.items() if stage not in unused}
 
     @property
@@ -54,6 +65,20 @@ def subjects_from_config(data: dict) -> list[str]:
     return [str(s) for s in data[data["source"]]["subjects"]]
 
 
+def sensor_subjects_from_config(data: dict) -> dict[str, list[str]]:
+    """EEG and sEEG subject labels: eeg01, ..., seeg01, ... for the synthetic world; listed by the
+    user for a BIDS dataset; none for NSD and Miyawaki."""
+    if data["source"] == "synthetic":
+        return {m: [f"{m}{i + 1:02d}" for i in range(data["synthetic"][m]["n_subjects"])] for m in SENSOR_MODALITIES}
+    if data["source"] == "bids":
+        return {m: [str(s) for s in data["bids"][f"{m}_subjects"]] for m in SENSOR_MODALITIES}
+    return {m: [] for m in SENSOR_MODALITIES}
+
+
+def _without(section: dict, keys: tuple[str, ...]) -> dict:
+    return {k: v for k, v in section.items() if k not in keys}
+
+
 def shared_subjects(config: dict) -> list[str]:
     """The subjects the cross-subject decoder is trained on (all but the adapted ones by default)."""
     shared, adapt = config["decode"]["shared"], config["decode"]["adapt"]
@@ -65,9 +90,12 @@ def shared_subjects(config: dict) -> list[str]:
 def build_layout(config: dict) -> Layout:
     """Versions and folders of every stage for a validated config."""
     source = config["data"]["source"]
-    data_v = stage_version(config["data"])
+    data = dict(config["data"])
+    if "synthetic" in data:  # the EEG / sEEG recordings are versioned on their own
+        data["synthetic"] = _without(data["synthetic"], SENSOR_MODALITIES)
+    data_v = stage_version(data)
     versions = {"data": data_v}
-    versions["preprocess"] = stage_version(config["preprocess"], [data_v])
+    versions["preprocess"] = stage_version(_without(config["preprocess"], SENSOR_MODALITIES), [data_v])
     versions["stimuli"] = stage_version(config["stimuli"], [data_v])
     decode = config["decode"]
     inputs = [versions["preprocess"], versions["stimuli"]]
@@ -91,7 +119,24 @@ def build_layout(config: dict) -> Layout:
     versions["reconstruct"] = stage_version(
         recon["sampling"], [versions["lowlevel"], *embedding_decoders, versions["diffusion"]])
     versions["evaluate_image"] = stage_version(config["evaluate"], [versions["reconstruct"]])
+    sensor_folders, sensor_roots = {}, {}
+    for modality in SENSOR_MODALITIES:
+        if source == "synthetic":
+            versions[f"data_{modality}"] = stage_version(config["data"]["synthetic"][modality], [data_v])
+            sensor_folders[f"data_{modality}"] = f"{RESULTS}/data/synthetic-{modality}-{versions[f'data_{modality}']}"
+            sensor_roots[modality] = sensor_folders[f"data_{modality}"]
+        else:
+            versions[f"data_{modality}"] = data_v
+            sensor_roots[modality] = str(config["data"]["bids"]["root"]) if source == "bids" else ""
+        for stage, section, parents in (
+                ("preprocess", config["preprocess"][modality], [f"data_{modality}"]),
+                ("decode", decode[modality], [f"preprocess_{modality}", "stimuli"]),
+                ("evaluate", config["evaluate"], [f"decode_{modality}"])):
+            name = f"{stage}_{modality}"
+            versions[name] = stage_version(section, [versions[p] for p in parents])
+            sensor_folders[name] = f"{RESULTS}/{stage}/{modality}-{versions[name]}"
     folders = {
+        **sensor_folders,
         "data": f"{RESULTS}/data/{source}-{data_v}",
         "preprocess": f"{RESULTS}/preprocess/fmri-{versions['preprocess']}",
         "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",
@@ -111,4 +156,5 @@ def build_layout(config: dict) -> Layout:
     bids_root = str(config["data"]["bids"]["root"]) if source == "bids" else folders["data"]
     return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
                   shared_subjects=cross, adapt_subjects=[str(s) for s in decode["adapt"]["subjects"]] if cross else [],
-                  bids_root=bids_root, source=source)
+                  bids_root=bids_root, source=source, sensor_subjects=sensor_subjects_from_config(config["data"]),
+                  sensor_roots=sensor_roots)

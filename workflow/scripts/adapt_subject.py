@@ -15,7 +15,7 @@ from neurorecon.artifacts import file_sha256, write_manifest
 from neurorecon.decode.ridge import save_predictions
 from neurorecon.decode.shared import (Checkpoint, SharedDecoder, adapt, predict, subject_data, training_subset,
                                       write_history)
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 from neurorecon.reconstruct.models import best_device
 from neurorecon.stimuli.clip import load_embeddings
 

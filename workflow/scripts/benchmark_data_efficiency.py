@@ -14,7 +14,7 @@ from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.decode.shared import SharedDecoder, subject_data
 from neurorecon.evaluate.data_efficiency import data_efficiency, summarise
 from neurorecon.evaluate.embedding import noise_free_test_responses
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 from neurorecon.stimuli.clip import load_embeddings
 
 cfg, shared_cfg, adapt_cfg = snakemake.params.cfg, snakemake.params.shared, snakemake.params.adapt

@@ -8,7 +8,7 @@ started = begin(snakemake)
 
 from neurorecon.artifacts import write_manifest
 from neurorecon.decode.ridge import decode_subject, save_predictions
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 from neurorecon.stimuli.clip import load_embeddings
 
 cfg = snakemake.params.cfg

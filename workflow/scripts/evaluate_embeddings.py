@@ -13,7 +13,7 @@ from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.decode.ridge import load_predictions
 from neurorecon.decode.saved import load_saved_decoder
 from neurorecon.evaluate.embedding import evaluate_subject
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 from neurorecon.stimuli.clip import load_embeddings
 
 subject = snakemake.wildcards.subject

@@ -14,7 +14,7 @@ from PIL import Image
 from neurorecon.artifacts import write_manifest
 from neurorecon.decode.ridge import load_predictions
 from neurorecon.decode.saved import load_saved_decoder
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import load_tiny_generator, load_unclip_generator
 from neurorecon.reconstruct.models import best_device, clip_location, vae_location
 from neurorecon.reconstruct.io import load_reconstructions, save_reconstructions, write_pngs

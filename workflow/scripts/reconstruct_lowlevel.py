@@ -9,7 +9,7 @@ started = begin(snakemake)
 import torch
 
 from neurorecon.artifacts import write_manifest
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 from neurorecon.reconstruct.lowlevel import LowLevelSpace
 from neurorecon.reconstruct.models import best_device, vae_location
 from neurorecon.reconstruct.io import save_reconstructions, write_pngs

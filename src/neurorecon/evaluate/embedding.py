@@ -10,7 +10,7 @@ import numpy as np
 from neurorecon.decode.ridge import embedding_rows
 from neurorecon.evaluate.ceiling import calibrate_to_measured
 from neurorecon.evaluate.retrieval import embedding_metrics
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 
 
 def noise_free_test_responses(responses: Responses, truth_path: Path, rois: list[str] | None) -> np.ndarray:

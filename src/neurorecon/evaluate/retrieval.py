@@ -1,7 +1,8 @@
 """Embedding-level decoding metrics, as the NSD papers compute them.
 
 - top-1 image retrieval: for each test trial, is the true image's embedding the most similar
-  (cosine) to the predicted one among all test images? Brain retrieval is the transpose: for each
+  (cosine) to the predicted one among all test images? Top-5 asks whether it is among the five
+  most similar (zero-shot n-way retrieval of the EEG papers). Brain retrieval is the transpose: for each
   image, is its own prediction the most similar among all predictions (MindEye, Scotti et al. 2023).
 - 2-way identification: for each prediction, the fraction of other test items whose embedding
   correlates less with it than the true item's does (Pearson), averaged (MindEye2, Scotti et al. 2024).
@@ -29,6 +30,14 @@ def image_retrieval_top1(predicted: np.ndarray, true: np.ndarray) -> float:
     return float((similarity.argmax(axis=1) == np.arange(len(predicted))).mean())
 
 
+def image_retrieval_top5(predicted: np.ndarray, true: np.ndarray) -> float:
+    """Fraction of predictions whose own true embedding is among the five most similar: the EEG
+    papers' zero-shot top-5 (NICE, ATM), with every test image as a candidate."""
+    similarity = cosine_similarity(predicted, true)
+    own = np.diag(similarity)[:, None]
+    return float(((similarity > own).sum(axis=1) < 5).mean())
+
+
 def brain_retrieval_top1(predicted: np.ndarray, true: np.ndarray) -> float:
     """Fraction of true embeddings whose most similar prediction is their own."""
     similarity = cosine_similarity(predicted, true)
@@ -50,6 +59,7 @@ def two_way_identification(predicted: np.ndarray, true: np.ndarray) -> float:
 
 METRICS = {
     "image_retrieval_top1": (image_retrieval_top1, lambda n: 1.0 / n),
+    "image_retrieval_top5": (image_retrieval_top5, lambda n: min(1.0, 5.0 / n)),
     "brain_retrieval_top1": (brain_retrieval_top1, lambda n: 1.0 / n),
     "clip_2way": (two_way_identification, lambda n: 0.5),
 }

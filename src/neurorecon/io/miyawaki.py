@@ -17,7 +17,7 @@ from PIL import Image
 
 from neurorecon.artifacts import atomic_path, write_text_atomic
 from neurorecon.io.inputs import InputDataError
-from neurorecon.preprocess.fmri import ROW_COLUMNS, Responses
+from neurorecon.responses import ROW_COLUMNS, Responses
 
 FIELDS = ("fmriTrn", "fmriTest", "stimTrn", "stimTest")
 ROI_NAME = "visual"

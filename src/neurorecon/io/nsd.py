@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from neurorecon.io.inputs import InputDataError, check_finite_timeseries, check_same_grid, load_nifti
-from neurorecon.preprocess.fmri import Responses, response_rows, zscore_rows_within
+from neurorecon.preprocess.fmri import zscore_rows_within
+from neurorecon.responses import Responses, response_rows
 
 TRIALS_PER_SESSION = 750
 BETA_SCALE = 300.0

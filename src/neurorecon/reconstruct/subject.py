@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from neurorecon.evaluate.embedding import noise_free_test_responses
-from neurorecon.preprocess.fmri import Responses
+from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import ImageGenerator, img2img
 from neurorecon.reconstruct.lowlevel import LowLevelSpace, fit_lowlevel
 from neurorecon.stimuli.images import load_stimulus_images

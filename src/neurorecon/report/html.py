@@ -21,6 +21,9 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}code{backgro
 """
 
 
+SENSOR_TITLES = {"eeg": "EEG: encoder into the CLIP image space", "seeg": "sEEG: region encoder into the CLIP image space"}
+
+
 def figure_to_img(fig, alt: str = "figure") -> str:
     """A matplotlib figure as an inline PNG <img> with ``alt`` text."""
     buffer = io.BytesIO()
@@ -60,6 +63,24 @@ def loss_figure(history: pd.DataFrame, title: str) -> str:
     ax.legend(fontsize=7)
     ax.set_title(title)
     return figure_to_img(fig, f"training curves: {title}")
+
+
+def condition_figure(conditions: dict[str, np.ndarray], title: str, unit: str) -> str:
+    """Mean response per condition over time, one panel per region (channels of a region averaged)."""
+    regions = sorted(set(conditions["regions"].tolist()))
+    fig, axes = plt.subplots(1, len(regions), figsize=(3.2 * len(regions), 2.6), squeeze=False, sharey=True)
+    times_ms = 1000 * np.asarray(conditions["times"])
+    for ax, region in zip(axes[0], regions):
+        in_region = conditions["regions"] == region
+        for name, data in zip(conditions["conditions"], conditions["data"]):
+            ax.plot(times_ms, data[in_region].mean(axis=0), lw=1.2, label=str(name))
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_title(f"{region} ({int(in_region.sum())} ch)", fontsize=9)
+        ax.set_xlabel("ms from onset")
+    axes[0][0].set_ylabel(unit)
+    axes[0][-1].legend(fontsize=6, loc="upper right")
+    fig.suptitle(title, fontsize=10)
+    return figure_to_img(fig, f"responses per condition: {title}")
 
 
 def reconstruction_grid(rows: dict[str, np.ndarray], stim_ids: list[str], title: str) -> str:
@@ -112,10 +133,11 @@ def mean_table(summary: pd.DataFrame, output: str) -> pd.DataFrame:
 
 def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[str, str],
                   versions: dict[str, str], histories: dict[str, pd.DataFrame],
-                  grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None) -> str:
+                  grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None,
+                  sensor_figures: dict[str, list[str]] | None = None) -> str:
     """The report as one HTML string (figures inline, no external files). ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
-    ``data_efficiency``: the benchmark table, if it was run."""
+    ``data_efficiency``: the benchmark table, if it was run; ``sensor_figures``: EEG / sEEG figures by modality."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
@@ -138,9 +160,18 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         "noise-free responses; empty for real data). Retrieval is top-1 among all test stimuli; "
         "2-way identification as in MindEye2.</p>",
         table_html(mean_table(summary, "embedding")),
-        metrics_figure(embedding) if len(embedding) else "",
+        metrics_figure(embedding[embedding["modality"] == "fmri"]) if (embedding["modality"] == "fmri").any() else "",
         "<h3>Per subject</h3>", table_html(wide),
     ]
+    for modality, figures in (sensor_figures or {}).items():
+        rows = embedding[embedding["modality"] == modality]
+        parts += [
+            f"<h2>{SENSOR_TITLES[modality]}</h2>",
+            "<p class='note'>Zero-shot: no test image's concept was shown in training (as in THINGS-EEG). "
+            "<b>encoder</b>: the trained network; <b>ridge</b>: a linear baseline on the same features. Top-1 and "
+            "top-5 among all test images; category accuracy where the encoder classifies.</p>",
+            metrics_figure(rows) if len(rows) else "", *figures,
+        ]
     if data_efficiency is not None:
         wide_benchmark = data_efficiency.pivot_table(index=["metric", "method"], columns="fraction",
                                                      values="value", sort=False).reset_index()

@@ -1,0 +1,240 @@
+# EEG and sEEG: synthetic recordings (or BIDS in place) -> MNE preprocessing -> encoders into the
+# CLIP image space -> zero-shot evaluation. The sEEG rules reuse the EEG ones with their own folders.
+
+
+if LAYOUT.synthetic:
+
+    rule synth_eeg_dataset:
+        input:
+            stimuli=STIMULI_TSV,
+        output:
+            description=f"{SENSOR_ROOTS['eeg']}/dataset_description.json",
+        params:
+            cfg=stage_config("data", "synthetic", "eeg"),
+            name="neurorecon synthetic EEG",
+            subjects=SENSOR_SUBJECTS["eeg"],
+            code=script_code_hash("synth_sensor_dataset.py"),
+        log:
+            f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/dataset.log",
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
+        conda:
+            "../envs/sensors.yaml"
+        script:
+            "../workflow/scripts/synth_sensor_dataset.py"
+
+    use rule synth_eeg_dataset as synth_seeg_dataset with:
+        output:
+            description=f"{SENSOR_ROOTS['seeg']}/dataset_description.json",
+        params:
+            cfg=stage_config("data", "synthetic", "seeg"),
+            name="neurorecon synthetic sEEG",
+            subjects=SENSOR_SUBJECTS["seeg"],
+            code=script_code_hash("synth_sensor_dataset.py"),
+        log:
+            f"logs/data/seeg-{LAYOUT.versions['data_seeg']}/dataset.log",
+
+    rule synth_eeg_subject:
+        input:
+            world=f"{GROUNDTRUTH}/world.npz",
+            stimuli=STIMULI_TSV,
+            description=rules.synth_eeg_dataset.output.description,
+        output:
+            truth=sensor_truth("eeg"),
+            manifest=f"{SENSOR_ROOTS['eeg']}/derivatives/groundtruth/sub-{{sensor_subject}}/manifest.json",
+        params:
+            cfg=stage_config("data", "synthetic", "eeg"),
+            seed=config["data"]["synthetic"]["seed"],
+            modality="eeg",
+            subjects=SENSOR_SUBJECTS["eeg"],
+            bids_root=SENSOR_ROOTS["eeg"],
+            code=script_code_hash("synth_sensor_subject.py"),
+        log:
+            f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/sub-{{sensor_subject}}.log",
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
+        conda:
+            "../envs/sensors.yaml"
+        script:
+            "../workflow/scripts/synth_sensor_subject.py"
+
+    use rule synth_eeg_subject as synth_seeg_subject with:
+        input:
+            world=f"{GROUNDTRUTH}/world.npz",
+            stimuli=STIMULI_TSV,
+            description=rules.synth_seeg_dataset.output.description,
+        output:
+            truth=sensor_truth("seeg"),
+            manifest=f"{SENSOR_ROOTS['seeg']}/derivatives/groundtruth/sub-{{sensor_subject}}/manifest.json",
+        params:
+            cfg=stage_config("data", "synthetic", "seeg"),
+            seed=config["data"]["synthetic"]["seed"],
+            modality="seeg",
+            subjects=SENSOR_SUBJECTS["seeg"],
+            bids_root=SENSOR_ROOTS["seeg"],
+            code=script_code_hash("synth_sensor_subject.py"),
+        log:
+            f"logs/data/seeg-{LAYOUT.versions['data_seeg']}/sub-{{sensor_subject}}.log",
+        resources:
+            mem_mb=3000,
+            runtime=10,
+
+
+def sensor_outputs(modality, stage):
+    """The folder of one subject's outputs of a sensor stage."""
+    return f"{LAYOUT.folders[f'{stage}_{modality}']}/sub-{{sensor_subject}}"
+
+
+rule preprocess_eeg:
+    input:
+        unpack(sensor_recording_input("eeg")),
+        stimuli=STIMULI_TSV,
+    output:
+        responses=f"{sensor_outputs('eeg', 'preprocess')}/responses.npz",
+        trials=f"{sensor_outputs('eeg', 'preprocess')}/trials.tsv",
+        noise_free=f"{sensor_outputs('eeg', 'preprocess')}/noise_free.npz",
+        conditions=f"{sensor_outputs('eeg', 'preprocess')}/conditions.npz",
+        manifest=f"{sensor_outputs('eeg', 'preprocess')}/manifest.json",
+    params:
+        cfg=stage_config("preprocess", "eeg"),
+        modality="eeg",
+        bids_root=SENSOR_ROOTS["eeg"],
+        code=script_code_hash("preprocess_sensors.py"),
+    log:
+        f"logs/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    conda:
+        "../envs/sensors.yaml"
+    script:
+        "../workflow/scripts/preprocess_sensors.py"
+
+
+use rule preprocess_eeg as preprocess_seeg with:
+    input:
+        unpack(sensor_recording_input("seeg")),
+        stimuli=STIMULI_TSV,
+    output:
+        responses=f"{sensor_outputs('seeg', 'preprocess')}/responses.npz",
+        trials=f"{sensor_outputs('seeg', 'preprocess')}/trials.tsv",
+        noise_free=f"{sensor_outputs('seeg', 'preprocess')}/noise_free.npz",
+        conditions=f"{sensor_outputs('seeg', 'preprocess')}/conditions.npz",
+        manifest=f"{sensor_outputs('seeg', 'preprocess')}/manifest.json",
+    params:
+        cfg=stage_config("preprocess", "seeg"),
+        modality="seeg",
+        bids_root=SENSOR_ROOTS["seeg"],
+        code=script_code_hash("preprocess_sensors.py"),
+    log:
+        f"logs/preprocess/seeg-{LAYOUT.versions['preprocess_seeg']}/sub-{{sensor_subject}}.log",
+    resources:
+        mem_mb=4000,
+        runtime=20,
+
+
+rule decode_eeg:
+    input:
+        responses=rules.preprocess_eeg.output.responses,
+        trials=rules.preprocess_eeg.output.trials,
+        embeddings=rules.embed_stimuli.output.embeddings,
+        stimuli=STIMULI_TSV,
+    output:
+        weights=f"{sensor_outputs('eeg', 'decode')}/model/model.safetensors",
+        spec=f"{sensor_outputs('eeg', 'decode')}/model/model.json",
+        ridge=f"{sensor_outputs('eeg', 'decode')}/ridge/ridge.safetensors",
+        predictions=f"{sensor_outputs('eeg', 'decode')}/predictions.npz",
+        ridge_predictions=f"{sensor_outputs('eeg', 'decode')}/ridge/predictions.npz",
+        history=f"{sensor_outputs('eeg', 'decode')}/training.tsv",
+        manifest=f"{sensor_outputs('eeg', 'decode')}/manifest.json",
+    params:
+        cfg=stage_config("decode", "eeg"),
+        modality="eeg",
+        code=script_code_hash("decode_sensors.py"),
+    log:
+        f"logs/decode/eeg-{LAYOUT.versions['decode_eeg']}/sub-{{sensor_subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    conda:
+        "../envs/sensors.yaml"
+    script:
+        "../workflow/scripts/decode_sensors.py"
+
+
+use rule decode_eeg as decode_seeg with:
+    input:
+        responses=rules.preprocess_seeg.output.responses,
+        trials=rules.preprocess_seeg.output.trials,
+        embeddings=rules.embed_stimuli.output.embeddings,
+        stimuli=STIMULI_TSV,
+    output:
+        weights=f"{sensor_outputs('seeg', 'decode')}/model/model.safetensors",
+        spec=f"{sensor_outputs('seeg', 'decode')}/model/model.json",
+        ridge=f"{sensor_outputs('seeg', 'decode')}/ridge/ridge.safetensors",
+        predictions=f"{sensor_outputs('seeg', 'decode')}/predictions.npz",
+        ridge_predictions=f"{sensor_outputs('seeg', 'decode')}/ridge/predictions.npz",
+        history=f"{sensor_outputs('seeg', 'decode')}/training.tsv",
+        manifest=f"{sensor_outputs('seeg', 'decode')}/manifest.json",
+    params:
+        cfg=stage_config("decode", "seeg"),
+        modality="seeg",
+        code=script_code_hash("decode_sensors.py"),
+    log:
+        f"logs/decode/seeg-{LAYOUT.versions['decode_seeg']}/sub-{{sensor_subject}}.log",
+
+
+rule evaluate_eeg:
+    input:
+        responses=rules.preprocess_eeg.output.responses,
+        trials=rules.preprocess_eeg.output.trials,
+        noise_free=rules.preprocess_eeg.output.noise_free,
+        weights=rules.decode_eeg.output.weights,
+        ridge=rules.decode_eeg.output.ridge,
+        embeddings=rules.embed_stimuli.output.embeddings,
+        stimuli=STIMULI_TSV,
+    output:
+        metrics=f"{sensor_outputs('eeg', 'evaluate')}/metrics.tsv",
+        manifest=f"{sensor_outputs('eeg', 'evaluate')}/manifest.json",
+    params:
+        cfg=stage_config("evaluate"),
+        modality="eeg",
+        category=stage_config("decode", "eeg", "category"),
+        code=script_code_hash("evaluate_sensors.py"),
+    log:
+        f"logs/evaluate/eeg-{LAYOUT.versions['evaluate_eeg']}/sub-{{sensor_subject}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/sensors.yaml"
+    script:
+        "../workflow/scripts/evaluate_sensors.py"
+
+
+use rule evaluate_eeg as evaluate_seeg with:
+    input:
+        responses=rules.preprocess_seeg.output.responses,
+        trials=rules.preprocess_seeg.output.trials,
+        noise_free=rules.preprocess_seeg.output.noise_free,
+        weights=rules.decode_seeg.output.weights,
+        ridge=rules.decode_seeg.output.ridge,
+        embeddings=rules.embed_stimuli.output.embeddings,
+        stimuli=STIMULI_TSV,
+    output:
+        metrics=f"{sensor_outputs('seeg', 'evaluate')}/metrics.tsv",
+        manifest=f"{sensor_outputs('seeg', 'evaluate')}/manifest.json",
+    params:
+        cfg=stage_config("evaluate"),
+        modality="seeg",
+        category=stage_config("decode", "seeg", "category"),
+        code=script_code_hash("evaluate_sensors.py"),
+    log:
+        f"logs/evaluate/seeg-{LAYOUT.versions['evaluate_seeg']}/sub-{{sensor_subject}}.log",

@@ -1,0 +1,112 @@
+"""The responses contract every preprocessing path writes and every decoder reads.
+
+``responses.npz`` holds a (rows, features) matrix with a label per feature; ``trials.tsv`` holds
+one row per response row: stim_id, split (train/test), runs, n_repeats (test repeats averaged).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class Responses:
+    """Single-trial responses: rows are trials (test repeats averaged), columns features.
+
+    fMRI features are voxels (``voxel_ijk`` their grid indices). EEG and sEEG features are
+    channels x times, channel-major (``channels`` and ``times`` set, ``voxel_ijk`` empty), so
+    :meth:`epochs` gives them back as (rows, channels, times).
+    """
+
+    values: np.ndarray          # (rows, features) float32
+    trials: pd.DataFrame        # stim_id, split, runs, n_repeats per row
+    roi: np.ndarray             # ROI (fMRI) or region (EEG/sEEG) label per feature (0 where unlabelled)
+    roi_names: dict[int, str]
+    voxel_ijk: np.ndarray       # (voxels, 3) grid indices; (0, 3) for sensor data
+    channels: list[str] | None = None
+    times: np.ndarray | None = None  # s from stimulus onset
+
+    def save(self, responses_path: Path, trials_path: Path) -> None:
+        from neurorecon.artifacts import atomic_path, write_text_atomic
+
+        with atomic_path(responses_path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(
+                    handle, responses=self.values.astype(np.float32), roi=self.roi, voxel_ijk=self.voxel_ijk,
+                    roi_index=np.asarray(list(self.roi_names)), roi_name=np.asarray(list(self.roi_names.values())),
+                    **({} if self.channels is None else {"channels": np.asarray(self.channels), "times": self.times}),
+                )
+        write_text_atomic(trials_path, self.trials.to_csv(sep="\t", index=False))
+
+    @classmethod
+    def load(cls, responses_path: Path, trials_path: Path) -> "Responses":
+        with np.load(responses_path, allow_pickle=False) as data:
+            names = dict(zip(data["roi_index"].tolist(), data["roi_name"].astype(str).tolist()))
+            values, roi, ijk = data["responses"], data["roi"], data["voxel_ijk"]
+            channels = data["channels"].astype(str).tolist() if "channels" in data else None
+            times = data["times"] if "times" in data else None
+        trials = pd.read_csv(trials_path, sep="\t", dtype={"stim_id": str, "runs": str})
+        return cls(values=values, trials=trials, roi=roi, roi_names=names, voxel_ijk=ijk, channels=channels, times=times)
+
+    @property
+    def is_sensor(self) -> bool:
+        """Whether the features are channels x times (EEG, sEEG) rather than voxels."""
+        return self.channels is not None
+
+    def epochs(self, values: np.ndarray | None = None) -> np.ndarray:
+        """Sensor responses as (rows, channels, times); ``values`` defaults to all rows."""
+        if not self.is_sensor:
+            raise ValueError("these responses are voxels, not channels x times")
+        values = self.values if values is None else values
+        return values.reshape(len(values), len(self.channels), len(self.times))
+
+    def select(self, split: str, roi_names: list[str] | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+        """Rows of one split, restricted to voxels in the named ROIs (all voxels if None)."""
+        rows = (self.trials["split"] == split).to_numpy()
+        columns = np.ones(self.values.shape[1], bool)
+        if roi_names:
+            unknown = sorted(set(roi_names) - set(self.roi_names.values()))
+            if unknown:
+                raise KeyError(f"unknown ROI(s) {unknown}; this subject has {sorted(self.roi_names.values())}")
+            keep = [index for index, name in self.roi_names.items() if name in roi_names]
+            columns = np.isin(self.roi, keep)
+        return self.values[rows][:, columns], self.trials[rows].reset_index(drop=True)
+
+
+ROW_COLUMNS = ["stim_id", "split", "runs", "n_repeats"]
+
+
+def single_trial_rows(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trial-table rows (the responses contract) for trials kept as they are."""
+    return trials.assign(runs=trials["run"].astype(str), n_repeats=1)[ROW_COLUMNS]
+
+
+def average_repeats(values: np.ndarray, trials: pd.DataFrame, split: str = "test") -> tuple[np.ndarray, pd.DataFrame]:
+    """Average rows of the same stimulus within ``split``; other rows stay single trials."""
+    keep = trials["split"] != split
+    rows = [values[keep.to_numpy()]]
+    table = [single_trial_rows(trials[keep])]
+    repeated = trials[~keep].reset_index(drop=True)
+    if len(repeated):
+        repeated_values = values[~keep.to_numpy()]
+        grouped = repeated.groupby("stim_id", sort=True)
+        rows.append(np.stack([repeated_values[index].mean(axis=0) for index in grouped.indices.values()]))
+        table.append(pd.DataFrame({
+            "stim_id": list(grouped.indices),
+            "split": split,
+            "runs": [";".join(str(r) for r in sorted(group["run"])) for _, group in grouped],
+            "n_repeats": [len(index) for index in grouped.indices.values()],
+        }))
+    return np.concatenate(rows), pd.concat(table, ignore_index=True)[ROW_COLUMNS]
+
+
+def response_rows(values: np.ndarray, trials: pd.DataFrame, average_test: bool) -> tuple[np.ndarray, pd.DataFrame]:
+    """The responses' rows and trial table: test repeats averaged when asked, other trials as they are.
+    ``trials`` needs stim_id, run and split."""
+    if average_test:
+        return average_repeats(values, trials)
+    return values, single_trial_rows(trials)

@@ -1,0 +1,30 @@
+"""Rule preprocess_eeg / preprocess_seeg: one subject's recording -> responses contract (+ noise-free test rows)."""
+
+from pathlib import Path
+
+from _common import begin
+
+started = begin(snakemake)
+
+import numpy as np
+
+from neurorecon.artifacts import atomic_path, write_manifest
+from neurorecon.io.inputs import read_tsv
+from neurorecon.preprocess.sensors import preprocess_subject
+
+subject = snakemake.wildcards.sensor_subject
+truth = Path(snakemake.input.truth) if "truth" in snakemake.input.keys() else None
+result = preprocess_subject(snakemake.params.modality, Path(snakemake.params.bids_root), subject,
+                            read_tsv(snakemake.input.stimuli), snakemake.params.cfg, truth)
+result["responses"].save(Path(snakemake.output.responses), Path(snakemake.output.trials))
+test_ids = result["responses"].trials.loc[result["responses"].trials["split"] == "test", "stim_id"].astype(str)
+clean = result["noise_free"]
+with atomic_path(snakemake.output.noise_free) as tmp, open(tmp, "wb") as handle:
+    np.savez_compressed(handle, available=clean is not None, stim_ids=np.asarray(test_ids if clean is not None else [], dtype=str),
+                        values=clean if clean is not None else np.zeros((0, result["responses"].values.shape[1]), np.float32))
+with atomic_path(snakemake.output.conditions) as tmp, open(tmp, "wb") as handle:
+    np.savez_compressed(handle, **result["conditions"])
+write_manifest(Path(snakemake.output.manifest).parent, stage="preprocess", config=snakemake.params.cfg,
+               inputs=list(snakemake.input), outputs=[snakemake.output.responses, snakemake.output.trials],
+               started=started, code_version=snakemake.params.code,
+               extra={"subject": subject, "modality": snakemake.params.modality, **result["report"]})
