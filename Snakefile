@@ -22,7 +22,11 @@ elif LAYOUT.source == "miyawaki":
 
     include: "rules/miyawaki.smk"
 
-else:
+elif LAYOUT.source == "things-eeg2":
+
+    include: "rules/things_eeg2.smk"
+
+elif LAYOUT.source in ("synthetic", "bids"):
 
     include: "rules/preprocess.smk"
 
@@ -32,6 +36,12 @@ include: "rules/decode.smk"
 include: "rules/sensors.smk"
 include: "rules/reconstruct.smk"
 include: "rules/evaluate.smk"
+include: "rules/sensor_images.smk"
+if LAYOUT.source == "muse":
+
+    include: "rules/muse.smk"
+
+
 include: "rules/report.smk"
 
 

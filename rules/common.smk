@@ -48,10 +48,12 @@ RESPONSES = f"{PRE}/sub-{{subject}}/responses.npz"
 TRIALS = f"{PRE}/sub-{{subject}}/trials.tsv"
 TINY_CLIP = config["stimuli"]["clip"]["model"] == "tiny"
 RECON = config["reconstruct"]
+# images are reconstructed for fMRI subjects and for the sensor modalities in reconstruct.sensors
+RECONSTRUCTS = bool(LAYOUT.subjects) or bool(LAYOUT.sensor_images) or LAYOUT.source == "muse"
 DIFFUSION = RECON["diffusion"]["model"] != "none"
-TINY_DIFFUSION = RECON["diffusion"]["model"] == "tiny"
+TINY_DIFFUSION = RECONSTRUCTS and RECON["diffusion"]["model"] == "tiny"
 # the tiny VAE is trained when the low-level target or the tiny generator needs it
-TINY_VAE = RECON["vae"]["model"] == "tiny" and (RECON["lowlevel"]["target"] == "vae" or TINY_DIFFUSION)
+TINY_VAE = RECONSTRUCTS and RECON["vae"]["model"] == "tiny" and (RECON["lowlevel"]["target"] == "vae" or TINY_DIFFUSION)
 
 
 # EEG and sEEG: subjects and the BIDS root of each modality (synthetic: written here; BIDS: read in place)
@@ -72,6 +74,11 @@ def stage_config(*keys):
     for key in keys:
         node = node[key]
     return json.loads(canonical_json(node))
+
+
+def fmri_world_config():
+    """data.synthetic without its EEG / sEEG sections, which have their own rules and versions."""
+    return {k: v for k, v in stage_config("data", "synthetic").items() if k not in ("eeg", "seeg")}
 
 
 def adapt_settings(*leave_out):
@@ -95,6 +102,17 @@ def subject_data_marker(wildcards):
             f"sub-{wildcards.subject}_task-{config['preprocess']['fmri']['task']}_run-*_bold.nii.gz"
         )
     )
+
+
+def sensor_outputs(modality, stage):
+    """The folder of one subject's outputs of a sensor stage."""
+    return f"{LAYOUT.folders[f'{stage}_{modality}']}/sub-{{sensor_subject}}"
+
+
+def sensor_preprocessed(modality, name):
+    """A subject's preprocessed file: responses, trials or noise_free (preprocess_* or an ingestion rule)."""
+    suffix = "trials.tsv" if name == "trials" else f"{name}.npz"
+    return f"{sensor_outputs(modality, 'preprocess')}/{suffix}"
 
 
 def sensor_truth(modality):
@@ -130,7 +148,24 @@ def sensor_figures(wildcards):
                 f"{LAYOUT.folders[f'preprocess_{modality}']}/sub-{{s}}/conditions.npz", s=subjects)
             inputs[f"{modality}_histories"] = expand(
                 f"{LAYOUT.folders[f'decode_{modality}']}/sub-{{s}}/training.tsv", s=subjects)
+        if subjects and modality in LAYOUT.sensor_images:
+            for key, stage, name in (("image_metrics", "evaluate_image", "metrics.tsv"),
+                                     ("lowlevel", "lowlevel", "reconstructions.npz"),
+                                     ("final", "reconstruct", "reconstructions.npz")):
+                if key != "final" or DIFFUSION:
+                    inputs[f"{modality}_{key}"] = expand(f"{LAYOUT.folders[f'{stage}_{modality}']}/sub-{{s}}/{name}",
+                                                         s=subjects)
     return inputs
+
+
+def category_reports(wildcards):
+    """The category decoding's metrics and drawn images (data.source muse), for the report."""
+    if LAYOUT.source != "muse":
+        return {}
+    subject = config["data"]["muse"]["subject"]
+    return {"category_metrics": f"{LAYOUT.folders['categories']}/sub-{subject}/metrics.tsv",
+            "category_image_metrics": f"{LAYOUT.folders['reconstruct_categories']}/sub-{subject}/metrics.tsv",
+            "category_images": f"{LAYOUT.folders['reconstruct_categories']}/sub-{subject}/reconstructions.npz"}
 
 
 def groundtruth_input(wildcards):
@@ -190,6 +225,11 @@ def embedding_decoder(wildcards):
     return {"decoder": f"{folder}/model/model.safetensors", "decoder_spec": f"{folder}/model/model.json",
             "predictions": f"{ADAPT}/sub-{subject}/predictions.npz" if subject in ADAPT_SUBJECTS
             else f"{SHARED}/sub-{subject}/predictions.npz"}
+
+
+def tiny_training_stimuli(*keys):
+    """Input function: the stimulus table, when a tiny model (config section ``keys``) trains on the stimuli."""
+    return lambda wildcards: {"stimuli": STIMULI_TSV} if stage_config(*keys)["training_images"] == "stimuli" else {}
 
 
 def vae_input(wildcards):

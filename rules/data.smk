@@ -8,7 +8,7 @@ rule synth_world:
         description=f"{DATA}/dataset_description.json",
         manifest=f"{DATA}/manifest.json",
     params:
-        cfg=stage_config("data", "synthetic"),
+        cfg=fmri_world_config(),
         code=script_code_hash("synth_world.py"),
     log:
         f"logs/data/{LAYOUT.versions['data']}/synth_world.log",
@@ -30,7 +30,7 @@ rule synth_subject:
         truth=TRUTH,
         manifest=f"{GROUNDTRUTH}/sub-{{subject}}/manifest.json",
     params:
-        cfg=stage_config("data", "synthetic"),
+        cfg=fmri_world_config(),
         code=script_code_hash("synth_subject.py"),
         bids_root=DATA,
     log:

@@ -44,6 +44,7 @@ rule evaluate_images:
         clip=stage_config("stimuli", "clip"),
         clip_dir=f"{STIM}/model",
         methods={"lowlevel": "ridge-lowlevel", "diffusion": f"{RECON['decoder']}-diffusion"},
+        modality="fmri",
         code=script_code_hash("evaluate_images.py"),
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate_image']}/images_sub-{{subject}}.log",

@@ -3,6 +3,8 @@
 
 
 rule train_tiny_vae:
+    input:
+        unpack(tiny_training_stimuli("reconstruct", "vae", "tiny")),
     output:
         config=f"{VAE}/model/config.json",
         weights=f"{VAE}/model/diffusion_pytorch_model.safetensors",
@@ -26,6 +28,7 @@ rule train_tiny_vae:
 rule train_tiny_diffusion:
     input:
         unpack(clip_model_input),
+        unpack(tiny_training_stimuli("reconstruct", "diffusion", "tiny")),
         unpack(vae_input),
     output:
         config=f"{DIFF}/model/unet/config.json",

@@ -8,6 +8,7 @@ rule report:
         unpack(cross_subject_reports),
         unpack(sensor_metrics),
         unpack(sensor_figures),
+        unpack(category_reports),
         metrics=expand(f"{EVAL}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         image_metrics=expand(f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         lowlevel=expand(f"{LOW}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS),

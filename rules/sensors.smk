@@ -84,64 +84,15 @@ if LAYOUT.synthetic:
             runtime=10,
 
 
-def sensor_outputs(modality, stage):
-    """The folder of one subject's outputs of a sensor stage."""
-    return f"{LAYOUT.folders[f'{stage}_{modality}']}/sub-{{sensor_subject}}"
+if LAYOUT.source in ("synthetic", "bids"):
 
-
-rule preprocess_eeg:
-    input:
-        unpack(sensor_recording_input("eeg")),
-        stimuli=STIMULI_TSV,
-    output:
-        responses=f"{sensor_outputs('eeg', 'preprocess')}/responses.npz",
-        trials=f"{sensor_outputs('eeg', 'preprocess')}/trials.tsv",
-        noise_free=f"{sensor_outputs('eeg', 'preprocess')}/noise_free.npz",
-        conditions=f"{sensor_outputs('eeg', 'preprocess')}/conditions.npz",
-        manifest=f"{sensor_outputs('eeg', 'preprocess')}/manifest.json",
-    params:
-        cfg=stage_config("preprocess", "eeg"),
-        modality="eeg",
-        bids_root=SENSOR_ROOTS["eeg"],
-        code=script_code_hash("preprocess_sensors.py"),
-    log:
-        f"logs/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.log",
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
-    conda:
-        "../envs/sensors.yaml"
-    script:
-        "../workflow/scripts/preprocess_sensors.py"
-
-
-use rule preprocess_eeg as preprocess_seeg with:
-    input:
-        unpack(sensor_recording_input("seeg")),
-        stimuli=STIMULI_TSV,
-    output:
-        responses=f"{sensor_outputs('seeg', 'preprocess')}/responses.npz",
-        trials=f"{sensor_outputs('seeg', 'preprocess')}/trials.tsv",
-        noise_free=f"{sensor_outputs('seeg', 'preprocess')}/noise_free.npz",
-        conditions=f"{sensor_outputs('seeg', 'preprocess')}/conditions.npz",
-        manifest=f"{sensor_outputs('seeg', 'preprocess')}/manifest.json",
-    params:
-        cfg=stage_config("preprocess", "seeg"),
-        modality="seeg",
-        bids_root=SENSOR_ROOTS["seeg"],
-        code=script_code_hash("preprocess_sensors.py"),
-    log:
-        f"logs/preprocess/seeg-{LAYOUT.versions['preprocess_seeg']}/sub-{{sensor_subject}}.log",
-    resources:
-        mem_mb=4000,
-        runtime=20,
+    include: "sensor_preprocess.smk"
 
 
 rule decode_eeg:
     input:
-        responses=rules.preprocess_eeg.output.responses,
-        trials=rules.preprocess_eeg.output.trials,
+        responses=sensor_preprocessed('eeg', 'responses'),
+        trials=sensor_preprocessed('eeg', 'trials'),
         embeddings=rules.embed_stimuli.output.embeddings,
         stimuli=STIMULI_TSV,
     output:
@@ -170,8 +121,8 @@ rule decode_eeg:
 
 use rule decode_eeg as decode_seeg with:
     input:
-        responses=rules.preprocess_seeg.output.responses,
-        trials=rules.preprocess_seeg.output.trials,
+        responses=sensor_preprocessed('seeg', 'responses'),
+        trials=sensor_preprocessed('seeg', 'trials'),
         embeddings=rules.embed_stimuli.output.embeddings,
         stimuli=STIMULI_TSV,
     output:
@@ -192,9 +143,9 @@ use rule decode_eeg as decode_seeg with:
 
 rule evaluate_eeg:
     input:
-        responses=rules.preprocess_eeg.output.responses,
-        trials=rules.preprocess_eeg.output.trials,
-        noise_free=rules.preprocess_eeg.output.noise_free,
+        responses=sensor_preprocessed('eeg', 'responses'),
+        trials=sensor_preprocessed('eeg', 'trials'),
+        noise_free=sensor_preprocessed('eeg', 'noise_free'),
         weights=rules.decode_eeg.output.weights,
         ridge=rules.decode_eeg.output.ridge,
         embeddings=rules.embed_stimuli.output.embeddings,
@@ -221,9 +172,9 @@ rule evaluate_eeg:
 
 use rule evaluate_eeg as evaluate_seeg with:
     input:
-        responses=rules.preprocess_seeg.output.responses,
-        trials=rules.preprocess_seeg.output.trials,
-        noise_free=rules.preprocess_seeg.output.noise_free,
+        responses=sensor_preprocessed('seeg', 'responses'),
+        trials=sensor_preprocessed('seeg', 'trials'),
+        noise_free=sensor_preprocessed('seeg', 'noise_free'),
         weights=rules.decode_seeg.output.weights,
         ridge=rules.decode_seeg.output.ridge,
         embeddings=rules.embed_stimuli.output.embeddings,

@@ -2,6 +2,8 @@
 
 
 rule train_tiny_clip:
+    input:
+        unpack(tiny_training_stimuli("stimuli", "clip", "tiny")),
     output:
         config=f"{STIM}/model/open_clip_config.json",
         weights=f"{STIM}/model/open_clip_model.safetensors",

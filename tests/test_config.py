@@ -74,14 +74,20 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
         "shared", "adapt", "evaluate_shared", "evaluate_adapt"}
 
 
+SENSOR_IMAGES = {f"{stage}_{m}" for stage in ("reconstruct", "evaluate_image") for m in ("eeg", "seeg")}
+SENSOR_LOWLEVEL = {"lowlevel_eeg", "lowlevel_seeg"}
+
+
 @pytest.mark.parametrize("section, expected", [
-    (("reconstruct", "sampling", "guidance"), {"reconstruct", "evaluate_image"}),
-    (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image"}),
-    (("reconstruct", "vae", "tiny", "epochs"), {"vae", "diffusion", "lowlevel", "reconstruct", "evaluate_image"}),
-    (("reconstruct", "lowlevel", "pixel_size"), {"lowlevel", "reconstruct", "evaluate_image"}),
+    (("reconstruct", "sampling", "guidance"), {"reconstruct", "evaluate_image", *SENSOR_IMAGES}),
+    (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image", *SENSOR_IMAGES}),
+    (("reconstruct", "vae", "tiny", "epochs"), {"vae", "diffusion", "lowlevel", "reconstruct", "evaluate_image",
+                                                *SENSOR_LOWLEVEL, *SENSOR_IMAGES}),
+    (("reconstruct", "lowlevel", "pixel_size"), {"lowlevel", "reconstruct", "evaluate_image", *SENSOR_LOWLEVEL,
+                                                 *SENSOR_IMAGES}),
     (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
                                              "shared", "adapt", "evaluate_shared", "evaluate_adapt", "decode_eeg", "evaluate_eeg",
-                                             "decode_seeg", "evaluate_seeg"}),
+                                             "decode_seeg", "evaluate_seeg", *SENSOR_IMAGES}),
 ])
 def test_generative_models_are_versioned_apart_from_sampling(section, expected):
     base = build_layout(load_config("tiny")).folders

@@ -12,6 +12,8 @@ from neurorecon.preprocess.sensors import bipolar_pairs, bipolar_reference
 pytestmark = pytest.mark.realdata
 N170 = SHARED_DATA / "eeg" / "n170-muse" / "recordings" / "subject1" / "session1"
 SEEG = SHARED_DATA / "ieeg" / "seeg-sample" / "sample_seeg.edf"
+EEGLAB = SHARED_DATA / "eeg" / "eeglab-sample" / "test_raw.set"
+ECOG = SHARED_DATA / "ieeg" / "ecog-sample" / "sample_ecog.edf"
 
 
 @pytest.mark.skipif(not SEEG.exists(), reason="shared sEEG sample not present")
@@ -55,3 +57,39 @@ def test_n170_is_face_specific():
     around = np.abs(times - peak) <= 0.02
     result = stats.ttest_ind(faces[:, around].mean(1), houses[:, around].mean(1))
     assert result.statistic < 0 and result.pvalue < 0.01          # more negative for faces than houses
+
+
+@pytest.mark.skipif(not EEGLAB.exists(), reason="shared EEGLAB sample not present")
+def test_eeglab_recording_filters_references_and_epochs():
+    import mne
+
+    from neurorecon.preprocess.sensors import detect_bad_channels
+
+    raw = mne.io.read_raw_eeglab(EEGLAB, preload=True, verbose="error")
+    assert len(raw.ch_names) == 32 and raw.info["sfreq"] == 128
+    raw.filter(1.0, 40.0, verbose="error")
+    assert detect_bad_channels(raw.get_data(), raw.ch_names, 6.0) == []   # a clean recording: nothing flagged
+    raw.set_eeg_reference("average", projection=False, verbose="error")
+    assert np.abs(raw.get_data().mean(axis=0)).max() < 1e-12               # average reference: channels sum to zero
+    events, event_id = mne.events_from_annotations(raw, verbose="error")
+    epochs = mne.Epochs(raw, events, {"square": event_id["square"]}, -0.2, 0.6, baseline=(None, 0), preload=True,
+                        verbose="error")
+    assert len(epochs) > 50
+    baseline = epochs.get_data()[:, :, epochs.times <= 0].mean(axis=2)
+    assert np.abs(baseline).max() < 1e-12                                   # baseline-corrected
+
+
+@pytest.mark.skipif(not ECOG.exists(), reason="shared ECoG sample not present")
+def test_ecog_high_gamma_envelope_is_positive_and_smooth():
+    import mne
+
+    from neurorecon.preprocess.sensors import high_gamma_envelope
+
+    raw = mne.io.read_raw_edf(ECOG, preload=True, verbose="error")
+    raw.set_channel_types({name: "ecog" for name in raw.ch_names}, verbose="error")
+    raw.notch_filter(np.arange(60, raw.info["sfreq"] / 2 - 1, 60), verbose="error")
+    envelope = high_gamma_envelope(raw.copy().crop(0, 10), (70.0, 150.0), 20.0).get_data()
+    assert envelope.shape[0] == 78 and np.median(envelope) > 0
+    spectrum = np.abs(np.fft.rfft(envelope - envelope.mean(axis=1, keepdims=True), axis=1)).mean(0)
+    freqs = np.fft.rfftfreq(envelope.shape[1], 1 / raw.info["sfreq"])
+    assert spectrum[freqs > 40].mean() < 0.1 * spectrum[(freqs > 0.5) & (freqs < 10)].mean()   # low-passed at 20 Hz

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -61,8 +62,11 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert {m: sorted(set(embedding[embedding["method"] == m]["subject"]) - {"all"})
             for m in set(embedding["method"])} == {"ridge": ["01", "02", "03"], "shared": ["01"],
                                                     "shared-adapted": ["02"]}
-    images = summary[summary["output"] == "image"]
+    images = summary[(summary["output"] == "image") & (summary["modality"] == "fmri")]
     assert set(images["method"]) == {"ridge-lowlevel", "ridge-diffusion"}
+    sensor_images = summary[(summary["output"] == "image") & (summary["modality"] != "fmri")]
+    assert set(sensor_images["method"]) == {"ridge-lowlevel", "encoder-diffusion"}
+    assert set(sensor_images["subject"]) == {"eeg01", "seeg01", "all"}
     assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc"}  # no backbone weights here
     assert summary["ceiling"].notna().all()
     fmri = summary[summary["modality"] == "fmri"]
@@ -85,12 +89,13 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert sorted(p.name for p in decode[2].iterdir()) == ["manifest.json", "model", "sub-01", "training.tsv"]
     # checkpoints are removed once the models are saved
     assert not [p for p in (finished_run / "results").rglob("checkpoints/**/*") if p.is_file()]
-    assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
-        "adapted", "eeg", "embedding", "image", "seeg", "shared"]
-    assert len(list((finished_run / "results" / "reconstruct").iterdir())) == 2   # lowlevel and images
+    assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
+        "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "seeg", "shared"]
+    assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "reconstruct").iterdir()) == [
+        "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg"]
     assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == ["diffusion", "vae"]
-    lowlevel, final = (next((finished_run / "results" / "reconstruct").glob(f"{kind}-*")) / "sub-01"
-                       for kind in ("lowlevel", "images"))
+    lowlevel, final = (next(p for p in (finished_run / "results" / "reconstruct").glob(f"{kind}-*")
+                            if "eeg" not in p.name) / "sub-01" for kind in ("lowlevel", "images"))
     assert len(list((lowlevel / "images").glob("*.png"))) == 12
     assert len(list((final / "images").glob("*.png"))) == 12
     assert len(list((final / "samples").glob("*_sample-*.png"))) == 24
@@ -119,6 +124,9 @@ def test_second_run_has_nothing_to_do(finished_run):
 CROSS_SUBJECT = {"train_shared_decoder": 1, "evaluate_shared": 1, "adapt_subject": 1, "evaluate_adapted": 1,
                  "benchmark_data_efficiency": 1}
 SENSOR_DECODERS = {"decode_eeg": 1, "evaluate_eeg": 1, "decode_seeg": 1, "evaluate_seeg": 1}
+SENSOR_IMAGES = {"reconstruct_images_eeg": 1, "evaluate_images_eeg": 1, "reconstruct_images_seeg": 1,
+                 "evaluate_images_seeg": 1}
+SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1}
 
 
 @pytest.mark.parametrize("section, value, expected", [
@@ -130,22 +138,28 @@ SENSOR_DECODERS = {"decode_eeg": 1, "evaluate_eeg": 1, "decode_seeg": 1, "evalua
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
      {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
-      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, "report": 1, "all": 1}),
-    (("reconstruct", "sampling", "steps"), 3, {"reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}),
+      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, **SENSOR_IMAGES, "report": 1,
+      "all": 1}),
+    (("reconstruct", "sampling", "steps"), 3,
+     {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
-     {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}),
+     {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, "report": 1, "all": 1}),
     (("reconstruct", "vae", "tiny", "epochs"), 1,
      {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 3, "reconstruct_images": 3,
-      "evaluate_images": 3, "report": 1, "all": 1}),
+      "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, "report": 1, "all": 1}),
     (("evaluate", "image", "size"), 16,
      {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "evaluate_eeg": 1,
-      "evaluate_seeg": 1, "report": 1, "all": 1}),
+      "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "report": 1, "all": 1}),
     # each sensor modality is its own branch: editing one never reruns the other or the fMRI stages
-    (("preprocess", "eeg", "h_freq"), 30.0, {"preprocess_eeg": 1, "decode_eeg": 1, "evaluate_eeg": 1, "report": 1, "all": 1}),
+    (("preprocess", "eeg", "h_freq"), 30.0,
+     {"preprocess_eeg": 1, "decode_eeg": 1, "evaluate_eeg": 1, "reconstruct_lowlevel_eeg": 1, "reconstruct_images_eeg": 1,
+      "evaluate_images_eeg": 1, "report": 1, "all": 1}),
     (("data", "synthetic", "seeg", "gamma_signal"), 0.4,
      {"synth_seeg_dataset": 1, "synth_seeg_subject": 1, "preprocess_seeg": 1, "decode_seeg": 1, "evaluate_seeg": 1,
-      "report": 1, "all": 1}),
-    (("decode", "seeg", "category_weight"), 0.0, {"decode_seeg": 1, "evaluate_seeg": 1, "report": 1, "all": 1}),
+      "reconstruct_lowlevel_seeg": 1, "reconstruct_images_seeg": 1, "evaluate_images_seeg": 1, "report": 1, "all": 1}),
+    (("decode", "seeg", "category_weight"), 0.0,
+     {"decode_seeg": 1, "evaluate_seeg": 1, "reconstruct_images_seeg": 1, "evaluate_images_seeg": 1, "report": 1,
+      "all": 1}),
     # the cross-subject stages: adaptation settings rerun adaptation only; a new adapted subject
     # adds its own jobs (and the benchmark over adapted subjects); the shared model's settings
     # rerun it and everything adapted to it, never the per-subject ridge
@@ -173,6 +187,7 @@ def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, t
     config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
     config["data"] = {"source": "bids", "bids": {"root": str(bids_root), "subjects": ["01"]}}
     config["decode"]["adapt"]["subjects"] = []
+    config["reconstruct"]["sensors"] = []
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -193,6 +208,7 @@ def test_nsd_source_runs_from_nsd_layout(tmp_path):
     config["decode"]["ridge"]["rois"] = ["nsdgeneral"]
     config["decode"]["shared"]["rois"] = ["nsdgeneral"]
     config["decode"]["adapt"]["subjects"] = []
+    config["reconstruct"]["sensors"] = []
     config["reconstruct"]["lowlevel"]["rois"] = ["nsdgeneral"]
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
@@ -202,6 +218,28 @@ def test_nsd_source_runs_from_nsd_layout(tmp_path):
     stimuli = pd.read_csv(next((tmp_path / "results" / "data").iterdir()) / "stimuli" / "stimuli.tsv", sep="\t")
     assert set(stimuli["split"]) == {"train", "test"}
     assert "has no captions" in (tmp_path / "results" / "report.html").read_text()
+
+
+def test_things_eeg2_source_decodes_eeg_only(tmp_path):
+    """A miniature THINGS-EEG2 release through stimulus export, ingestion, the EEG encoder and the
+    report; no fMRI stage and no generative model runs."""
+    from things_eeg2_fixture import build_mini_things
+
+    root = build_mini_things(tmp_path / "things")
+    config = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())
+    config["data"] = {"source": "things-eeg2", "things-eeg2": {"root": str(root), "subjects": [1], "image_size": 32}}
+    config["decode"]["shared"].update(enabled=False, subjects=None)
+    config["decode"]["adapt"]["subjects"] = []
+    config["reconstruct"]["sensors"] = []
+    config["preprocess"] = {"fmri": {}, "eeg": {"conditions": None}}
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    assert set(summary["modality"]) == {"eeg"} and set(summary["subject"]) == {"01", "all"}
+    assert set(summary["method"]) == {"ridge", "encoder"} and summary["ceiling"].isna().all()
+    assert np.allclose(summary.loc[summary["metric"] == "image_retrieval_top1", "chance"], 1 / 6, atol=1e-4)
+    assert not (tmp_path / "results" / "models").exists()
 
 
 @pytest.mark.realdata
@@ -220,6 +258,30 @@ def test_miyawaki_config_reconstructs_real_patterns_above_chance(tmp_path):
     assert images.loc["pixcorr", "value"] > images.loc["pixcorr", "chance"] + 0.1
     assert images.loc["ssim", "value"] > images.loc["ssim", "chance"]
     assert not (tmp_path / "results" / "models").exists()   # pixels target, no generator: nothing trained
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not (SHARED_DATA / "eeg" / "n170-muse").exists(), reason="shared N170 recording not present")
+def test_n170_config_decodes_faces_and_houses_and_draws_them(tmp_path):
+    """config/examples/n170.yaml as a workflow target (tiny models made smaller for the test): the
+    Riemannian decoder beats the plain logistic baseline on the same folds, and the images drawn
+    from the decoded categories are judged above chance."""
+    config = yaml.safe_load((REPO / "config" / "examples" / "n170.yaml").read_text())
+    for key in ("recordings", "stimuli"):
+        config["data"]["muse"][key] = str(REPO / config["data"]["muse"][key])
+    config["data"]["muse"]["image_size"] = 32
+    config["stimuli"]["clip"]["tiny"].update(n_pairs=400, image_size=32, epochs=3)
+    config["reconstruct"]["vae"]["tiny"].update(n_images=400, image_size=32, epochs=2)
+    config["reconstruct"]["diffusion"]["tiny"].update(n_images=400, epochs=4)
+    (tmp_path / "n170.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, configfile=tmp_path / "n170.yaml")
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    auc = summary[(summary["metric"] == "auc") & (summary["subject"] == "01")].set_index("method")["value"]
+    assert auc["xdawn-riemann"] > 0.71 and auc["xdawn-riemann"] > auc["logistic"] + 0.03
+    drawn = summary[(summary["output"] == "image") & (summary["subject"] == "01")].iloc[0]
+    assert drawn["metric"] == "category_acc" and drawn["n"] == 16
+    assert "Category decoding" in (tmp_path / "results" / "report.html").read_text()
 
 
 def test_cross_subject_embeddings_can_condition_the_generator(finished_run):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from neurorecon.layout import shared_subjects, subjects_from_config
+from neurorecon.layout import sensor_subjects_from_config, shared_subjects, subjects_from_config
 
 
 class ConfigError(ValueError):
@@ -51,6 +51,15 @@ def check_config_combinations(config: dict) -> None:
         raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
                           "use 'image'")
     _check_cross_subject(config)
+    categories = config["decode"]["categories"]
+    if source == "muse" and categories["reconstruct_with"] not in categories["methods"]:
+        raise ConfigError(f"decode.categories.reconstruct_with is {categories['reconstruct_with']!r}, which is not in "
+                          f"decode.categories.methods {categories['methods']}")
+    sensors = sensor_subjects_from_config(config["data"])
+    for modality in config["reconstruct"]["sensors"]:
+        if not sensors[modality]:
+            raise ConfigError(f"reconstruct.sensors lists {modality!r}, but the data have no {modality} subjects "
+                              f"(set data.synthetic.{modality}.n_subjects, or data.bids.{modality}_subjects)")
     if source == "miyawaki":
         for key, rois in (("decode.ridge.rois", config["decode"]["ridge"]["rois"]),
                           ("decode.shared.rois", config["decode"]["shared"]["rois"] if config["decode"]["shared"]["enabled"] else None),

@@ -29,11 +29,17 @@ class Layout:
     source: str
     sensor_subjects: dict[str, list[str]]  # EEG / sEEG subject labels per modality ([] when none)
     sensor_roots: dict[str, str]           # the BIDS root each sensor modality is read from
+    sensor_images: list[str]               # sensor modalities whose images are reconstructed
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
         stages = [f"preprocess_{modality}", f"decode_{modality}", f"evaluate_{modality}"]
-        return ([f"data_{modality}"] if self.synthetic else []) + stages
+        return ([f"data_{modality}"] if self.synthetic else []) + stages + self.sensor_image_stages(modality)
+
+    @staticmethod
+    def sensor_image_stages(modality: str) -> list[str]:
+        """The stage names of one sensor modality's image reconstruction."""
+        return [f"lowlevel_{modality}", f"reconstruct_{modality}", f"evaluate_image_{modality}"]
 
     @property
     def folders_in_use(self) -> dict[str, str]:
@@ -46,6 +52,8 @@ class Layout:
         for modality in SENSOR_MODALITIES:
             if not self.sensor_subjects[modality]:
                 unused |= set(self.sensor_stages(modality))
+            elif modality not in self.sensor_images:
+                unused |= set(self.sensor_image_stages(modality))
         return {stage: folder for stage, folder in self.folders.items() if stage not in unused}
 
     @property
@@ -62,6 +70,8 @@ def subjects_from_config(data: dict) -> list[str]:
         return [data["miyawaki"]["subject"]]
     if data["source"] == "nsd":
         return [f"{s:02d}" for s in data["nsd"]["subjects"]]
+    if data["source"] in ("things-eeg2", "muse"):
+        return []  # EEG only
     return [str(s) for s in data[data["source"]]["subjects"]]
 
 
@@ -72,6 +82,8 @@ def sensor_subjects_from_config(data: dict) -> dict[str, list[str]]:
         return {m: [f"{m}{i + 1:02d}" for i in range(data["synthetic"][m]["n_subjects"])] for m in SENSOR_MODALITIES}
     if data["source"] == "bids":
         return {m: [str(s) for s in data["bids"][f"{m}_subjects"]] for m in SENSOR_MODALITIES}
+    if data["source"] == "things-eeg2":
+        return {"eeg": [f"{s:02d}" for s in data["things-eeg2"]["subjects"]], "seeg": []}
     return {m: [] for m in SENSOR_MODALITIES}
 
 
@@ -127,7 +139,8 @@ def build_layout(config: dict) -> Layout:
             sensor_roots[modality] = sensor_folders[f"data_{modality}"]
         else:
             versions[f"data_{modality}"] = data_v
-            sensor_roots[modality] = str(config["data"]["bids"]["root"]) if source == "bids" else ""
+            sensor_roots[modality] = {"bids": str(config["data"].get("bids", {}).get("root", "")),
+                                      "things-eeg2": str(config["data"].get("things-eeg2", {}).get("root", ""))}.get(source, "")
         for stage, section, parents in (
                 ("preprocess", config["preprocess"][modality], [f"data_{modality}"]),
                 ("decode", decode[modality], [f"preprocess_{modality}", "stimuli"]),
@@ -135,6 +148,21 @@ def build_layout(config: dict) -> Layout:
             name = f"{stage}_{modality}"
             versions[name] = stage_version(section, [versions[p] for p in parents])
             sensor_folders[name] = f"{RESULTS}/{stage}/{modality}-{versions[name]}"
+        # images from this modality: the fMRI reconstruction stages, on its responses and encoder
+        for stage, section, parents, folder in (
+                ("lowlevel", recon["lowlevel"], [f"preprocess_{modality}", "vae"], "reconstruct/lowlevel"),
+                ("reconstruct", recon["sampling"], [f"lowlevel_{modality}", f"decode_{modality}", "diffusion"],
+                 "reconstruct/images"),
+                ("evaluate_image", config["evaluate"], [f"reconstruct_{modality}"], "evaluate/image")):
+            name = f"{stage}_{modality}"
+            versions[name] = stage_version(section, [versions[p] for p in parents])
+            sensor_folders[name] = f"{RESULTS}/{folder}-{modality}-{versions[name]}"
+    if source == "muse":  # category decoding of eeg-notebooks recordings, and the images drawn from it
+        versions["categories"] = stage_version(decode["categories"], [data_v, versions["stimuli"]])
+        versions["reconstruct_categories"] = stage_version(
+            {**recon["categories"], "sampling": recon["sampling"]}, [versions["categories"], versions["diffusion"]])
+        sensor_folders["categories"] = f"{RESULTS}/decode/categories-{versions['categories']}"
+        sensor_folders["reconstruct_categories"] = f"{RESULTS}/reconstruct/categories-{versions['reconstruct_categories']}"
     folders = {
         **sensor_folders,
         "data": f"{RESULTS}/data/{source}-{data_v}",
@@ -157,4 +185,4 @@ def build_layout(config: dict) -> Layout:
     return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
                   shared_subjects=cross, adapt_subjects=[str(s) for s in decode["adapt"]["subjects"]] if cross else [],
                   bids_root=bids_root, source=source, sensor_subjects=sensor_subjects_from_config(config["data"]),
-                  sensor_roots=sensor_roots)
+                  sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]])

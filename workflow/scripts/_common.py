@@ -28,6 +28,11 @@ def begin(snakemake) -> str:
     return now_iso()
 
 
+def subject_of(snakemake) -> str:
+    """The job's subject label: the fMRI ``subject`` wildcard or the EEG / sEEG ``sensor_subject``."""
+    return getattr(snakemake.wildcards, "subject", None) or snakemake.wildcards.sensor_subject
+
+
 def progress(iterable, description: str, total: int | None = None):
     """A progress bar on the terminal for long loops."""
     from tqdm.auto import tqdm

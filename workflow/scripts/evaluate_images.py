@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from _common import begin
+from _common import begin, subject_of
 
 started = begin(snakemake)
 
@@ -48,9 +48,9 @@ for stage, path in outputs.items():
             clip_image_features(clip, ceiling) if ceiling is not None else None,
             {a: stimuli.loc[stim_ids, a].to_numpy() for a in attributes}, train_features,
             {a: stimuli.loc[train_ids, a].to_numpy() for a in attributes})
-    tables.append(pd.DataFrame(rows).assign(modality="fmri", subject=snakemake.wildcards.subject,
+    tables.append(pd.DataFrame(rows).assign(modality=snakemake.params.modality, subject=subject_of(snakemake),
                                             method=snakemake.params.methods[stage], output="image"))
 write_text_atomic(snakemake.output.metrics, pd.concat(tables).to_csv(sep="\t", index=False))
 write_manifest(Path(snakemake.output.manifest).parent, stage="evaluate", config=cfg, inputs=list(snakemake.input),
                outputs=[snakemake.output.metrics], started=started, code_version=snakemake.params.code,
-               extra={"subject": snakemake.wildcards.subject, "skipped": notes})
+               extra={"subject": subject_of(snakemake), "skipped": notes})

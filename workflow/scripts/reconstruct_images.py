@@ -3,7 +3,7 @@ conditioned on the decoded CLIP embeddings (and the same from noise-free respons
 
 from pathlib import Path
 
-from _common import begin, progress
+from _common import begin, progress, subject_of
 
 started = begin(snakemake)
 
@@ -14,11 +14,12 @@ from PIL import Image
 from neurorecon.artifacts import write_manifest
 from neurorecon.decode.ridge import load_predictions
 from neurorecon.decode.saved import load_saved_decoder
+from neurorecon.evaluate.embedding import noise_free_rows
 from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import load_tiny_generator, load_unclip_generator
 from neurorecon.reconstruct.models import best_device, clip_location, vae_location
 from neurorecon.reconstruct.io import load_reconstructions, save_reconstructions, write_pngs
-from neurorecon.reconstruct.subject import ceiling_embeddings, choose_samples, draw_samples
+from neurorecon.reconstruct.subject import choose_samples, draw_samples
 from neurorecon.reconstruct.vae import load_vae
 from neurorecon.stimuli.clip import embed_images, load_clip
 
@@ -36,18 +37,19 @@ lowlevel = load_reconstructions(Path(snakemake.input.lowlevel))
 stim_ids, decoded = load_predictions(Path(snakemake.input.predictions))
 if stim_ids != [str(s) for s in lowlevel["stim_ids"]]:
     raise ValueError(f"{snakemake.input.predictions} and {snakemake.input.lowlevel} list different test stimuli")
+subject = subject_of(snakemake)
 sets = {"images": (lowlevel["images"], decoded)}
-if "truth" in snakemake.input.keys():
-    responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
-    decoder = load_saved_decoder(Path(snakemake.input.decoder), snakemake.wildcards.subject)
-    sets["ceiling"] = (lowlevel["ceiling"],
-                       ceiling_embeddings(responses, decoder.predict, decoder.rois, Path(snakemake.input.truth)))
+responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
+decoder = load_saved_decoder(Path(snakemake.input.decoder), subject)
+clean = noise_free_rows(responses, decoder.rois, snakemake.input)
+if clean is not None:
+    sets["ceiling"] = (lowlevel["ceiling"], decoder.predict(clean))
 
 out_dir = Path(snakemake.output.manifest).parent
 arrays = {}
 for name, (start_images, embeddings) in sets.items():
     samples = draw_samples(generator, start_images, embeddings, sampling,
-                           progress=lambda batches: progress(batches, f"sample {name} sub-{snakemake.wildcards.subject}"))
+                           progress=lambda batches: progress(batches, f"sample {name} sub-{subject}"))
     n, k = samples.shape[:2]
     sample_embeddings = embed_images(clip, [Image.fromarray(image) for image in samples.reshape(n * k, *samples.shape[2:])])
     chosen = choose_samples(sample_embeddings.reshape(n, k, -1), embeddings)
@@ -62,4 +64,4 @@ save_reconstructions(Path(snakemake.output.reconstructions), stim_ids, arrays.po
 write_manifest(out_dir, stage="reconstruct", config={"sampling": sampling, "diffusion": snakemake.params.diffusion},
                inputs=list(snakemake.input), outputs=[snakemake.output.reconstructions], started=started,
                code_version=snakemake.params.code,
-               extra={"subject": snakemake.wildcards.subject, "generator": generator.name, "device": device})
+               extra={"subject": subject, "generator": generator.name, "device": device})

@@ -18,7 +18,9 @@ from neurorecon.stimuli.images import load_stimulus_images
 
 GRID_COLUMNS = 10
 cross_subject = [*snakemake.input.get("shared_metrics", []), *snakemake.input.get("adapted_metrics", [])]
-sensors = [path for modality in ("eeg", "seeg") for path in snakemake.input.get(f"{modality}_metrics", [])]
+sensors = [path for modality in ("eeg", "seeg") for kind in ("metrics", "image_metrics")
+           for path in snakemake.input.get(f"{modality}_{kind}", [])]
+sensors += [snakemake.input[key] for key in ("category_metrics", "category_image_metrics") if key in snakemake.input.keys()]
 tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
           for p in [*snakemake.input.metrics, *cross_subject, *sensors, *snakemake.input.image_metrics]]
 summary = build_summary(tables)
@@ -36,28 +38,42 @@ for subject, path in zip(snakemake.params.adapt_subjects, snakemake.input.get("a
         histories[f"adaptation to sub-{subject}"] = history
 benchmark = (pd.read_csv(snakemake.input.data_efficiency, sep="\t")
              if "data_efficiency" in snakemake.input.keys() else None)
-grids = []
-for index, subject in enumerate(snakemake.params.subjects):
-    lowlevel = load_reconstructions(Path(snakemake.input.lowlevel[index]))
+
+def subject_grid(lowlevel_path, final_path, title: str) -> str:
+    """Stimulus / low-level / final (/ final from noise-free responses) for the first test images."""
+    lowlevel = load_reconstructions(Path(lowlevel_path))
     stim_ids = [str(s) for s in lowlevel["stim_ids"][:GRID_COLUMNS]]
     rows = {"stimulus": load_stimulus_images(snakemake.input.stimuli, stim_ids), "low-level": lowlevel["images"]}
-    if snakemake.input.final:
-        final = load_reconstructions(Path(snakemake.input.final[index]))
+    if final_path:
+        final = load_reconstructions(Path(final_path))
         rows["final"] = final["images"]
         if "ceiling" in final:
             rows["final, noise-free"] = final["ceiling"]
-    grids.append(reconstruction_grid({k: v[:GRID_COLUMNS] for k, v in rows.items()}, stim_ids, f"sub-{subject}"))
+    return reconstruction_grid({k: v[:GRID_COLUMNS] for k, v in rows.items()}, stim_ids, title)
+
+
+finals = snakemake.input.final or [None] * len(snakemake.params.subjects)
+grids = [subject_grid(low, final, f"sub-{subject}")
+         for subject, low, final in zip(snakemake.params.subjects, snakemake.input.lowlevel, finals)]
 sensor_figures = {}
 for modality, unit in (("eeg", "microvolts"), ("seeg", "high gamma, log10 ratio to baseline")):
     figures = []
-    for subject, conditions, history in zip(snakemake.params.sensor_subjects[modality],
-                                            snakemake.input.get(f"{modality}_conditions", []),
+    subjects = snakemake.params.sensor_subjects[modality]
+    for subject, conditions, history in zip(subjects, snakemake.input.get(f"{modality}_conditions", []),
                                             snakemake.input.get(f"{modality}_histories", [])):
         with np.load(conditions, allow_pickle=False) as data:
             figures.append(condition_figure(dict(data), f"sub-{subject}: training trials by condition", unit))
         figures.append(loss_figure(pd.read_csv(history, sep="\t"), f"{modality} encoder, sub-{subject}"))
+    lowlevels = snakemake.input.get(f"{modality}_lowlevel", [])
+    finals = snakemake.input.get(f"{modality}_final", []) or [None] * len(lowlevels)
+    figures += [subject_grid(low, final, f"{modality} sub-{subject}") for subject, low, final in zip(subjects, lowlevels, finals)]
     if figures:
         sensor_figures[modality] = figures
+if "category_images" in snakemake.input.keys():
+    drawn = load_reconstructions(Path(snakemake.input.category_images))
+    trial_ids = [str(s) for s in drawn["stim_ids"]]
+    grids.append(reconstruction_grid({"from decoded EEG": drawn["images"], "from the true category": drawn["ceiling"]},
+                                     trial_ids, "images drawn from held-out trials' decoded categories"))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text())

@@ -1,4 +1,4 @@
-"""Rule train_tiny_clip: train the embedded default's tiny OpenCLIP model on synthetic pairs."""
+"""Rule train_tiny_clip: train the embedded default's tiny OpenCLIP model on synthetic (or stimulus) image-caption pairs."""
 
 from pathlib import Path
 
@@ -6,19 +6,18 @@ from _common import begin, progress
 
 started = begin(snakemake)
 
-import numpy as np
 import pandas as pd
 import torch
 
 from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.stimuli.clip import train_tiny_clip
-from neurorecon.synth.scenes import draw_scene, sample_scenes
+from neurorecon.stimuli.images import training_images
 
 cfg = snakemake.params.cfg
 torch.set_num_threads(snakemake.threads)
-scenes = sample_scenes(cfg["n_pairs"], np.random.default_rng([cfg["seed"], 7]))
-images = np.stack([draw_scene(scene, cfg["image_size"]) for scene in scenes])
-history = train_tiny_clip(images, [s.caption for s in scenes], cfg, Path(snakemake.output.config).parent,
+images, captions = training_images(cfg["training_images"], cfg["n_pairs"], cfg["image_size"], [cfg["seed"], 7],
+                                   snakemake.input.get("stimuli"))
+history = train_tiny_clip(images, captions, cfg, Path(snakemake.output.config).parent,
                           progress=lambda n: progress(range(n), "train tiny CLIP (epochs)"))
 write_text_atomic(snakemake.output.history, pd.DataFrame(history).to_csv(sep="\t", index=False))
 write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=cfg,

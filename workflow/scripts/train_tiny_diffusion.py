@@ -6,7 +6,6 @@ from _common import begin, progress
 
 started = begin(snakemake)
 
-import numpy as np
 import pandas as pd
 import torch
 from PIL import Image
@@ -16,14 +15,14 @@ from neurorecon.reconstruct.diffusion import train_tiny_unet
 from neurorecon.reconstruct.models import clip_location, vae_location
 from neurorecon.reconstruct.vae import encode_images, load_vae
 from neurorecon.stimuli.clip import embed_images, load_clip
-from neurorecon.synth.scenes import draw_scene, sample_scenes
+from neurorecon.stimuli.images import training_images
 
 cfg = snakemake.params.cfg
 torch.set_num_threads(snakemake.threads)
 vae = load_vae(*vae_location(snakemake.params.vae, snakemake.params.vae_dir))
 clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir))
-scenes = sample_scenes(cfg["n_images"], np.random.default_rng([cfg["seed"], 13]))
-images = np.stack([draw_scene(scene, vae.config.sample_size) for scene in scenes])
+images, _ = training_images(cfg["training_images"], cfg["n_images"], vae.config.sample_size, [cfg["seed"], 13],
+                            snakemake.input.get("stimuli"))
 latents = encode_images(vae, images)
 embeddings = embed_images(clip, [Image.fromarray(image) for image in images])
 history = train_tiny_unet(latents, embeddings, cfg, Path(snakemake.output.config).parent.parent,

@@ -6,18 +6,17 @@ from _common import begin, progress
 
 started = begin(snakemake)
 
-import numpy as np
 import pandas as pd
 import torch
 
 from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.reconstruct.vae import train_tiny_vae
-from neurorecon.synth.scenes import draw_scene, sample_scenes
+from neurorecon.stimuli.images import training_images
 
 cfg = snakemake.params.cfg
 torch.set_num_threads(snakemake.threads)
-scenes = sample_scenes(cfg["n_images"], np.random.default_rng([cfg["seed"], 11]))
-images = np.stack([draw_scene(scene, cfg["image_size"]) for scene in scenes])
+images, _ = training_images(cfg["training_images"], cfg["n_images"], cfg["image_size"], [cfg["seed"], 11],
+                            snakemake.input.get("stimuli"))
 history = train_tiny_vae(images, cfg, Path(snakemake.output.config).parent,
                          progress=lambda n: progress(range(n), "train tiny VAE (epochs)"))
 write_text_atomic(snakemake.output.history, pd.DataFrame(history).to_csv(sep="\t", index=False))

@@ -28,7 +28,8 @@ class SavedDecoder:
 
 def load_saved_decoder(weights: Path, subject: str) -> SavedDecoder:
     """The decoder whose weights file is ``weights``: ``ridge.safetensors`` (per-subject ridge) or
-    ``model.safetensors`` (a cross-subject model holding an adapter for ``subject``)."""
+    ``model.safetensors`` (a cross-subject model holding an adapter for ``subject``, or an EEG /
+    sEEG encoder)."""
     weights = Path(weights)
     if weights.name == ridge.WEIGHTS_FILE:
         info = json.loads((weights.parent / ridge.INFO_FILE).read_text())
@@ -37,6 +38,13 @@ def load_saved_decoder(weights: Path, subject: str) -> SavedDecoder:
 
     if weights.name != WEIGHTS_FILE:
         raise ValueError(f"{weights}: not a decoder weights file (expected {ridge.WEIGHTS_FILE} or {WEIGHTS_FILE})")
+    if json.loads((weights.parent / CONFIG_FILE).read_text()).get("kind") == "sensor-encoder":
+        from neurorecon.decode.sensors import SensorEncoder, encode
+
+        encoder = SensorEncoder.load(weights.parent)
+        shape = (encoder.shape["n_channels"], encoder.shape["n_times"])
+        return SavedDecoder(lambda values: encode(encoder, values.reshape(len(values), *shape))["embedding"],
+                            None, "image")
     model = SharedDecoder.load(weights.parent)
     model.adapter(subject)  # fails early, naming the subjects it has
     info = json.loads((weights.parent / CONFIG_FILE).read_text())

@@ -29,6 +29,19 @@ def noise_free_test_responses(responses: Responses, truth_path: Path, rois: list
     return calibrate_to_measured(true_train, train_x, true_test)
 
 
+def noise_free_rows(responses: Responses, rois: list[str] | None, inputs) -> np.ndarray | None:
+    """The test rows' noise-free responses in measured units, from whichever a rule was given:
+    ``truth`` (a synthetic fMRI subject's ground truth) or ``noise_free`` (written by EEG / sEEG
+    preprocessing); None for real data. ``inputs``: the rule's named inputs."""
+    names = set(inputs.keys())
+    if "noise_free" in names:
+        with np.load(inputs["noise_free"], allow_pickle=False) as data:
+            return data["values"] if bool(data["available"]) else None
+    if "truth" in names:
+        return noise_free_test_responses(responses, Path(inputs["truth"]), rois)
+    return None
+
+
 def evaluate_subject(responses: Responses, decoder: Callable[[np.ndarray], np.ndarray], test_ids: list[str],
                      predicted: np.ndarray, embeddings: dict[str, np.ndarray], decode_cfg: dict,
                      truth_path: Path | None) -> list[dict]:

@@ -40,3 +40,47 @@ def read_muse_csv(paths: list[Path], sfreq: float = 256.0):
     raw = mne.concatenate_raws(raws, verbose="error")
     raw.set_montage("standard_1005", verbose="error")
     return raw, np.concatenate(events)
+
+
+def recording_files(folder: Path) -> list[Path]:
+    """Every Muse CSV under ``folder`` (recursively), sorted."""
+    files = sorted(Path(folder).rglob("*.csv"))
+    if not files:
+        raise InputDataError(Path(folder), "no .csv recordings found (expected eeg-notebooks Muse CSV files)")
+    return files
+
+
+def export_category_stimuli(stimuli_root: Path, categories: list[dict], out_root: Path, image_size: int,
+                            test_every: int) -> Path:
+    """Write each category folder's images as square PNGs and a stimulus table (stim_id, stim_file,
+    split, category, caption); every ``test_every``-th image of a category is a test image."""
+    from PIL import Image
+
+    from neurorecon.artifacts import atomic_path, write_text_atomic
+
+    folder = Path(out_root) / "stimuli"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for category in categories:
+        source = Path(stimuli_root) / category["folder"]
+        files = sorted(p for p in source.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")) if source.is_dir() else []
+        if not files:
+            raise InputDataError(source, f"no images for category {category['folder']!r}")
+        for index, path in enumerate(files):
+            stim_id = f"{category['folder']}_{path.stem}"
+            try:
+                with Image.open(path) as image:
+                    image = image.convert("RGB")
+                    side = min(image.size)
+                    left, top = (image.width - side) // 2, (image.height - side) // 2
+                    square = image.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.BICUBIC)
+            except OSError as exc:
+                raise InputDataError(path, f"cannot read the image ({exc})") from exc
+            with atomic_path(folder / f"{stim_id}.png") as tmp:
+                square.save(tmp, format="PNG")
+            rows.append({"stim_id": stim_id, "stim_file": f"stimuli/{stim_id}.png",
+                         "split": "test" if index % test_every == test_every - 1 else "train",
+                         "category": category["folder"], "caption": category["caption"]})
+    tsv = folder / "stimuli.tsv"
+    write_text_atomic(tsv, pd.DataFrame(rows).to_csv(sep="\t", index=False))
+    return tsv

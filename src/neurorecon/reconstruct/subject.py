@@ -4,11 +4,9 @@ generator, each also from the noise-free responses (the noise ceiling) on synthe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from neurorecon.evaluate.embedding import noise_free_test_responses
 from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import ImageGenerator, img2img
 from neurorecon.reconstruct.lowlevel import LowLevelSpace, fit_lowlevel
@@ -16,11 +14,11 @@ from neurorecon.stimuli.images import load_stimulus_images
 
 
 def lowlevel_subject(responses: Responses, stimuli_tsv: Path, cfg: dict, space: LowLevelSpace,
-                     truth_path: Path | None) -> dict:
+                     noise_free: np.ndarray | None) -> dict:
     """Fit the low-level decoder on training trials and reconstruct the test stimuli.
 
     Returns the decoder, test ids and uint8 images at the stimuli's size, plus the images from
-    noise-free responses (``ceiling``) when ``truth_path`` is given.
+    the noise-free test responses (``ceiling``) when they are given (synthetic data).
     """
     train_x, train_trials = responses.select("train", cfg["rois"])
     test_x, test_trials = responses.select("test", cfg["rois"])
@@ -29,17 +27,9 @@ def lowlevel_subject(responses: Responses, stimuli_tsv: Path, cfg: dict, space: 
     decoder, shape = fit_lowlevel(train_x, train_images, space, cfg["alphas"], cfg["cv"])
     result = {"decoder": decoder, "stim_ids": list(test_trials["stim_id"].astype(str)),
               "images": space.decode(decoder.predict(test_x), shape, size), "ceiling": None}
-    if truth_path is not None:
-        clean = noise_free_test_responses(responses, truth_path, cfg["rois"])
-        result["ceiling"] = space.decode(decoder.predict(clean), shape, size)
+    if noise_free is not None:
+        result["ceiling"] = space.decode(decoder.predict(noise_free), shape, size)
     return result
-
-
-def ceiling_embeddings(responses: Responses, predict: Callable[[np.ndarray], np.ndarray], rois: list[str] | None,
-                       truth_path: Path) -> np.ndarray:
-    """The embedding decoder's predictions (``predict``: responses -> embeddings) from the
-    noise-free test responses."""
-    return predict(noise_free_test_responses(responses, truth_path, rois))
 
 
 def rescale_embeddings(embeddings: np.ndarray, norm: float | None) -> np.ndarray:

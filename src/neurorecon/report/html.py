@@ -163,6 +163,15 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         metrics_figure(embedding[embedding["modality"] == "fmri"]) if (embedding["modality"] == "fmri").any() else "",
         "<h3>Per subject</h3>", table_html(wide),
     ]
+    if (summary["output"] == "category").any():
+        parts += [
+            "<h2>Category decoding</h2>",
+            "<p class='note'>Cross-validated on the same stratified folds for every method: area under the ROC "
+            "curve and accuracy (chance: the largest category's share). <b>logistic</b>: logistic regression on every "
+            "sample, the plain baseline; <b>shrinkage-lda</b>: shrinkage LDA on time bins; <b>xdawn-riemann</b>: xDAWN "
+            "covariances in the Riemannian tangent space.</p>",
+            table_html(mean_table(summary, "category")),
+        ]
     for modality, figures in (sensor_figures or {}).items():
         rows = embedding[embedding["modality"] == modality]
         parts += [

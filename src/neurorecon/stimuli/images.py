@@ -44,3 +44,31 @@ def load_stimulus_images(tsv: str | Path, stim_ids: Sequence[str], size: int | N
     if len(shapes) > 1:
         raise InputDataError(tsv, f"stimulus images differ in size {sorted(shapes)}; set a size to resize them to")
     return np.stack(images)
+
+
+def training_images(kind: str, n: int, size: int, seed: list[int], stimuli_tsv: str | Path | None = None
+                    ) -> tuple[np.ndarray, list[str]]:
+    """``n`` images (n, size, size, 3) and captions to train a tiny model on.
+
+    ``synthetic``: freshly drawn scenes of the synthetic world (never the stimuli themselves);
+    ``stimuli``: the dataset's own stimulus images (e.g. photographs), cycled to ``n`` with random
+    horizontal flips, captioned from the table's ``caption`` column.
+    """
+    rng = np.random.default_rng(seed)
+    if kind == "synthetic":
+        from neurorecon.synth.scenes import draw_scene, sample_scenes
+
+        scenes = sample_scenes(n, rng)
+        return np.stack([draw_scene(scene, size) for scene in scenes]), [scene.caption for scene in scenes]
+    if kind != "stimuli":
+        raise ValueError(f"unknown training image source {kind!r}; expected 'synthetic' or 'stimuli'")
+    if stimuli_tsv is None:
+        raise ValueError("training on the stimuli needs the stimulus table")
+    table = read_stimulus_table(stimuli_tsv)
+    if "caption" not in table.columns:
+        raise InputDataError(stimuli_tsv, "training tiny models on the stimuli needs a caption column")
+    images = load_stimulus_images(stimuli_tsv, table["stim_id"].tolist(), size)
+    rows = rng.permutation(np.resize(np.arange(len(table)), n))
+    flips = rng.random(n) < 0.5
+    chosen = np.where(flips[:, None, None, None], images[rows][:, :, ::-1], images[rows])
+    return np.ascontiguousarray(chosen), table["caption"].astype(str).to_numpy()[rows].tolist()

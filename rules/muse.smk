@@ -1,0 +1,86 @@
+# eeg-notebooks Muse recordings of a category task (e.g. the N170 faces/houses): the data stage
+# exports the category images; category decoding is cross-validated; the decoded categories are
+# drawn by the generator and judged.
+CATEGORIES = LAYOUT.folders["categories"]
+CATEGORY_IMAGES = LAYOUT.folders["reconstruct_categories"]
+MUSE_SUBJECT = config["data"]["muse"]["subject"]
+
+
+rule muse_stimuli:
+    output:
+        stimuli=STIMULI_TSV,
+        manifest=f"{DATA}/manifest.json",
+    params:
+        cfg=stage_config("data", "muse"),
+        code=script_code_hash("muse_stimuli.py"),
+    log:
+        f"logs/data/{LAYOUT.versions['data']}/muse_stimuli.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/neuro.yaml"
+    script:
+        "../workflow/scripts/muse_stimuli.py"
+
+
+rule decode_categories:
+    input:
+        stimuli=STIMULI_TSV,
+        embeddings=rules.embed_stimuli.output.embeddings,
+    output:
+        metrics=f"{CATEGORIES}/sub-{MUSE_SUBJECT}/metrics.tsv",
+        predictions=f"{CATEGORIES}/sub-{MUSE_SUBJECT}/predictions.npz",
+        manifest=f"{CATEGORIES}/sub-{MUSE_SUBJECT}/manifest.json",
+    params:
+        cfg=stage_config("decode", "categories"),
+        data=stage_config("data", "muse"),
+        code=script_code_hash("decode_categories.py"),
+    log:
+        f"logs/decode/categories-{LAYOUT.versions['categories']}/sub-{MUSE_SUBJECT}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/sensors.yaml"
+    script:
+        "../workflow/scripts/decode_categories.py"
+
+
+rule reconstruct_categories:
+    input:
+        unpack(vae_input),
+        unpack(diffusion_input),
+        unpack(clip_model_input),
+        predictions=rules.decode_categories.output.predictions,
+        embeddings=rules.embed_stimuli.output.embeddings,
+        stimuli=STIMULI_TSV,
+    output:
+        metrics=f"{CATEGORY_IMAGES}/sub-{MUSE_SUBJECT}/metrics.tsv",
+        reconstructions=f"{CATEGORY_IMAGES}/sub-{MUSE_SUBJECT}/reconstructions.npz",
+        manifest=f"{CATEGORY_IMAGES}/sub-{MUSE_SUBJECT}/manifest.json",
+    params:
+        cfg=stage_config("reconstruct", "categories"),
+        sampling=stage_config("reconstruct", "sampling"),
+        diffusion=stage_config("reconstruct", "diffusion"),
+        vae=stage_config("reconstruct", "vae"),
+        clip=stage_config("stimuli", "clip"),
+        categories=stage_config("data", "muse", "categories"),
+        subject=MUSE_SUBJECT,
+        image_size=stage_config("data", "muse", "image_size"),
+        clip_dir=f"{STIM}/model",
+        vae_dir=f"{VAE}/model",
+        diffusion_dir=f"{DIFF}/model",
+        code=script_code_hash("reconstruct_categories.py"),
+    log:
+        f"logs/reconstruct/categories-{LAYOUT.versions['reconstruct_categories']}/sub-{MUSE_SUBJECT}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    conda:
+        "../envs/diffusion.yaml"
+    script:
+        "../workflow/scripts/reconstruct_categories.py"

@@ -1,0 +1,106 @@
+# Images from EEG / sEEG (reconstruct.sensors): the fMRI reconstruction and image-evaluation scripts,
+# run on a sensor modality's responses, noise-free rows and encoder (one set of rules per modality).
+
+
+for _modality in LAYOUT.sensor_images:
+    _pre = f"{LAYOUT.folders[f'preprocess_{_modality}']}/sub-{{sensor_subject}}"
+    _dec = f"{LAYOUT.folders[f'decode_{_modality}']}/sub-{{sensor_subject}}"
+    _low = f"{LAYOUT.folders[f'lowlevel_{_modality}']}/sub-{{sensor_subject}}"
+    _rec = f"{LAYOUT.folders[f'reconstruct_{_modality}']}/sub-{{sensor_subject}}"
+    _eval = f"{LAYOUT.folders[f'evaluate_image_{_modality}']}/sub-{{sensor_subject}}"
+
+    rule:
+        name:
+            f"reconstruct_lowlevel_{_modality}"
+        input:
+            unpack(vae_input),
+            responses=f"{_pre}/responses.npz",
+            trials=f"{_pre}/trials.tsv",
+            noise_free=f"{_pre}/noise_free.npz",
+            stimuli=STIMULI_TSV,
+        output:
+            reconstructions=f"{_low}/reconstructions.npz",
+            weights=f"{_low}/ridge.safetensors",
+            manifest=f"{_low}/manifest.json",
+        params:
+            cfg={**stage_config("reconstruct", "lowlevel"), "rois": None},  # sensor features have no ROIs
+            vae=stage_config("reconstruct", "vae"),
+            vae_dir=f"{VAE}/model",
+            code=script_code_hash("reconstruct_lowlevel.py"),
+        log:
+            f"logs/reconstruct/lowlevel-{_modality}-{LAYOUT.versions[f'lowlevel_{_modality}']}/sub-{{sensor_subject}}.log",
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+        conda:
+            "../envs/diffusion.yaml"
+        script:
+            "../workflow/scripts/reconstruct_lowlevel.py"
+
+    rule:
+        name:
+            f"reconstruct_images_{_modality}"
+        input:
+            unpack(vae_input),
+            unpack(diffusion_input),
+            unpack(clip_model_input),
+            decoder=f"{_dec}/model/model.safetensors",
+            decoder_spec=f"{_dec}/model/model.json",
+            predictions=f"{_dec}/predictions.npz",
+            lowlevel=f"{_low}/reconstructions.npz",
+            responses=f"{_pre}/responses.npz",
+            trials=f"{_pre}/trials.tsv",
+            noise_free=f"{_pre}/noise_free.npz",
+        output:
+            reconstructions=f"{_rec}/reconstructions.npz",
+            manifest=f"{_rec}/manifest.json",
+        params:
+            sampling=stage_config("reconstruct", "sampling"),
+            diffusion=stage_config("reconstruct", "diffusion"),
+            vae=stage_config("reconstruct", "vae"),
+            clip=stage_config("stimuli", "clip"),
+            clip_dir=f"{STIM}/model",
+            vae_dir=f"{VAE}/model",
+            diffusion_dir=f"{DIFF}/model",
+            code=script_code_hash("reconstruct_images.py"),
+        log:
+            f"logs/reconstruct/images-{_modality}-{LAYOUT.versions[f'reconstruct_{_modality}']}/sub-{{sensor_subject}}.log",
+        threads: 1
+        resources:
+            mem_mb=6000,
+            runtime=60,
+        conda:
+            "../envs/diffusion.yaml"
+        script:
+            "../workflow/scripts/reconstruct_images.py"
+
+    rule:
+        name:
+            f"evaluate_images_{_modality}"
+        input:
+            unpack(clip_model_input),
+            lowlevel=f"{_low}/reconstructions.npz",
+            embeddings=rules.embed_stimuli.output.embeddings,
+            stimuli=STIMULI_TSV,
+            **({"final": f"{_rec}/reconstructions.npz"} if DIFFUSION else {}),
+        output:
+            metrics=f"{_eval}/metrics.tsv",
+            manifest=f"{_eval}/manifest.json",
+        params:
+            cfg=stage_config("evaluate", "image"),
+            clip=stage_config("stimuli", "clip"),
+            clip_dir=f"{STIM}/model",
+            methods={"lowlevel": "ridge-lowlevel", "diffusion": "encoder-diffusion"},
+            modality=_modality,
+            code=script_code_hash("evaluate_images.py"),
+        log:
+            f"logs/evaluate/image-{_modality}-{LAYOUT.versions[f'evaluate_image_{_modality}']}/sub-{{sensor_subject}}.log",
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+        conda:
+            "../envs/diffusion.yaml"
+        script:
+            "../workflow/scripts/evaluate_images.py"
