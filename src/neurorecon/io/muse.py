@@ -54,9 +54,8 @@ def export_category_stimuli(stimuli_root: Path, categories: list[dict], out_root
                             test_every: int) -> Path:
     """Write each category folder's images as square PNGs and a stimulus table (stim_id, stim_file,
     split, category, caption); every ``test_every``-th image of a category is a test image."""
-    from PIL import Image
-
-    from neurorecon.artifacts import atomic_path, write_text_atomic
+    from neurorecon.artifacts import write_text_atomic
+    from neurorecon.stimuli.images import export_square_png
 
     folder = Path(out_root) / "stimuli"
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,16 +67,7 @@ def export_category_stimuli(stimuli_root: Path, categories: list[dict], out_root
             raise InputDataError(source, f"no images for category {category['folder']!r}")
         for index, path in enumerate(files):
             stim_id = f"{category['folder']}_{path.stem}"
-            try:
-                with Image.open(path) as image:
-                    image = image.convert("RGB")
-                    side = min(image.size)
-                    left, top = (image.width - side) // 2, (image.height - side) // 2
-                    square = image.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.BICUBIC)
-            except OSError as exc:
-                raise InputDataError(path, f"cannot read the image ({exc})") from exc
-            with atomic_path(folder / f"{stim_id}.png") as tmp:
-                square.save(tmp, format="PNG")
+            export_square_png(path, folder / f"{stim_id}.png", image_size)
             rows.append({"stim_id": stim_id, "stim_file": f"stimuli/{stim_id}.png",
                          "split": "test" if index % test_every == test_every - 1 else "train",
                          "category": category["folder"], "caption": category["caption"]})

@@ -130,24 +130,13 @@ def subject_responses(root: Path, subject: int, stimuli: pd.DataFrame, average_r
 def export_stimuli(root: Path, table: pd.DataFrame, out_root: Path, image_size: int) -> Path:
     """Write every image as a square RGB PNG under ``out_root/stimuli/`` and the stimulus table
     (stim_id, stim_file, split, concept, caption); returns the table's path."""
-    from PIL import Image
-
-    from neurorecon.artifacts import atomic_path, write_text_atomic
+    from neurorecon.artifacts import write_text_atomic
+    from neurorecon.stimuli.images import export_square_png
 
     folder = Path(out_root) / "stimuli"
     folder.mkdir(parents=True, exist_ok=True)
     for stim_id, source in zip(table["stim_id"], table["source"]):
-        path = Path(root) / source
-        try:
-            with Image.open(path) as image:
-                image = image.convert("RGB")
-                side = min(image.size)
-                left, top = (image.width - side) // 2, (image.height - side) // 2
-                square = image.crop((left, top, left + side, top + side)).resize((image_size, image_size), Image.BICUBIC)
-        except OSError as exc:
-            raise InputDataError(path, f"cannot read the image ({exc})") from exc
-        with atomic_path(folder / f"{stim_id}.png") as tmp:
-            square.save(tmp, format="PNG")
+        export_square_png(Path(root) / source, folder / f"{stim_id}.png", image_size)
     out = table.assign(stim_file=[f"stimuli/{s}.png" for s in table["stim_id"]])
     tsv = folder / "stimuli.tsv"
     write_text_atomic(tsv, out[["stim_id", "stim_file", "split", "concept", "caption"]].to_csv(sep="\t", index=False))

@@ -46,6 +46,22 @@ def load_stimulus_images(tsv: str | Path, stim_ids: Sequence[str], size: int | N
     return np.stack(images)
 
 
+def export_square_png(source: str | Path, destination: str | Path, size: int) -> None:
+    """Write an image file as an RGB PNG of ``size`` x ``size``: centre-cropped to a square, resized."""
+    from neurorecon.artifacts import atomic_path
+
+    try:
+        with Image.open(source) as image:
+            image = image.convert("RGB")
+            side = min(image.size)
+            left, top = (image.width - side) // 2, (image.height - side) // 2
+            square = image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputDataError(source, f"cannot read the image ({exc})") from exc
+    with atomic_path(destination) as tmp:
+        square.save(tmp, format="PNG")
+
+
 def training_images(kind: str, n: int, size: int, seed: list[int], stimuli_tsv: str | Path | None = None
                     ) -> tuple[np.ndarray, list[str]]:
     """``n`` images (n, size, size, 3) and captions to train a tiny model on.
