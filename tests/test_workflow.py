@@ -53,7 +53,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert list(summary.columns) == ["modality", "subject", "method", "output", "metric", "value", "chance", "ceiling", "n"]
     assert set(summary["subject"]) == {"01", "02", "03", "eeg01", "seeg01", "all"}
     assert set(summary["modality"]) == {"fmri", "eeg", "seeg"}
-    sensors = summary[summary["modality"].isin(["eeg", "seeg"])]
+    sensors = summary[summary["modality"].isin(["eeg", "seeg"]) & (summary["output"] == "embedding")]
     assert set(sensors["method"]) == {"ridge", "encoder"}
     assert set(sensors.loc[sensors["modality"] == "seeg", "metric"]) >= {"image_retrieval_top5", "category_accuracy"}
     embedding = summary[(summary["output"] == "embedding") & (summary["modality"] == "fmri")]
