@@ -59,6 +59,14 @@ def test_n170_is_face_specific():
     assert result.statistic < 0 and result.pvalue < 0.01          # more negative for faces than houses
 
 
+def _mains_ratio(raw, line_freq: float) -> float:
+    """Power at the line frequency over that 3-8 Hz either side, mean over channels."""
+    spectrum = raw.compute_psd(fmin=line_freq - 10, fmax=line_freq + 10, verbose="error")
+    freqs, power = spectrum.freqs, spectrum.get_data().mean(0)
+    near = (np.abs(freqs - line_freq) > 3) & (np.abs(freqs - line_freq) < 8)
+    return power[np.abs(freqs - line_freq) < 0.7].max() / power[near].mean()
+
+
 @pytest.mark.skipif(not EEGLAB.exists(), reason="shared EEGLAB sample not present")
 def test_eeglab_recording_filters_references_and_epochs():
     import mne
@@ -80,14 +88,17 @@ def test_eeglab_recording_filters_references_and_epochs():
 
 
 @pytest.mark.skipif(not ECOG.exists(), reason="shared ECoG sample not present")
-def test_ecog_high_gamma_envelope_is_positive_and_smooth():
+def test_ecog_notch_removes_mains_and_high_gamma_envelope_is_smooth():
     import mne
 
-    from neurorecon.preprocess.sensors import high_gamma_envelope
+    from neurorecon.preprocess.sensors import high_gamma_envelope, line_harmonics
 
     raw = mne.io.read_raw_edf(ECOG, preload=True, verbose="error")
     raw.set_channel_types({name: "ecog" for name in raw.ch_names}, verbose="error")
-    raw.notch_filter(np.arange(60, raw.info["sfreq"] / 2 - 1, 60), verbose="error")
+    before = _mains_ratio(raw, 60)
+    assert before > 1000                                      # this recording carries strong 60 Hz mains
+    raw.notch_filter(line_harmonics(60, raw.info["sfreq"]), verbose="error")
+    assert before / _mains_ratio(raw, 60) > 100               # the notch removes more than 99% of its power
     envelope = high_gamma_envelope(raw.copy().crop(0, 10), (70.0, 150.0), 20.0).get_data()
     assert envelope.shape[0] == 78 and np.median(envelope) > 0
     spectrum = np.abs(np.fft.rfft(envelope - envelope.mean(axis=1, keepdims=True), axis=1)).mean(0)

@@ -71,8 +71,13 @@ def test_bad_channels_are_found_and_blinks_and_line_noise_removed(world, eeg_res
     raw.set_eeg_reference("average", projection=False, verbose="error")
     veog = raw.get_data(picks="VEOG")[0]
     assert abs(np.corrcoef(raw.get_data(picks="Fp1")[0], veog)[0, 1]) > 0.5
+    by_ica = raw.copy().crop(0, 120)                        # ICA on two minutes keeps the test quick
     remove_blinks(raw, {"blink_removal": "regression"}, 0)
     assert abs(np.corrcoef(raw.get_data(picks="Fp1")[0], veog)[0, 1]) < 0.1
+    by_ica.interpolate_bads(reset_bads=True, verbose="error")
+    report = remove_blinks(by_ica, {"blink_removal": "ica", "ica_components": 15}, 0)
+    assert report["ica_excluded"]                          # the blink component is found
+    assert abs(np.corrcoef(by_ica.get_data(picks="Fp1")[0], by_ica.get_data(picks="VEOG")[0])[0, 1]) < 0.2
 
 
 def _line_power_ratio(raw) -> float:
