@@ -1,6 +1,5 @@
 """fMRI preprocessing: the GLM recovers planted responses; bad inputs fail clearly and write nothing."""
 
-import gzip
 import shutil
 
 import nibabel as nib
