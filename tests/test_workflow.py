@@ -182,17 +182,22 @@ def test_typo_in_config_fails_before_any_job(finished_run):
 
 
 def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, tmp_path):
-    """The synthetic world written by the first run is a BIDS dataset: read it as a user's own data."""
-    bids_root = next(p for p in (finished_run / "results" / "data").iterdir() if (p / "stimuli").is_dir())
+    """The synthetic world written by the first run is a BIDS dataset: read it as a user's own data,
+    with an EEG subject's recording added to the same dataset."""
+    data = finished_run / "results" / "data"
+    bids_root = tmp_path / "bids"
+    shutil.copytree(next(p for p in data.iterdir() if (p / "stimuli").is_dir()), bids_root)
+    shutil.copytree(next(data.glob("synthetic-eeg-*")) / "sub-eeg01", bids_root / "sub-eeg01")
     config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
-    config["data"] = {"source": "bids", "bids": {"root": str(bids_root), "subjects": ["01"]}}
+    config["data"] = {"source": "bids", "bids": {"root": str(bids_root), "subjects": ["01"], "eeg_subjects": ["eeg01"]}}
     config["decode"]["adapt"]["subjects"] = []
     config["reconstruct"]["sensors"] = []
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
     summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
-    assert set(summary["subject"]) == {"01", "all"}
+    assert set(summary["subject"]) == {"01", "eeg01", "all"}
+    assert set(summary.loc[summary["subject"] == "eeg01", "modality"]) == {"eeg"}
     assert summary["ceiling"].isna().all()          # no ground truth in a user's dataset
     assert "ridge-diffusion" in set(summary["method"])
     assert not (tmp_path / "results" / "data").exists()
