@@ -57,6 +57,12 @@ class Responses:
         """Whether the features are channels x times (EEG, sEEG) rather than voxels."""
         return self.channels is not None
 
+    def channel_regions(self) -> list[str]:
+        """The region name of each channel (sensor responses label every time point of a channel alike)."""
+        if not self.is_sensor:
+            raise ValueError("these responses are voxels, not channels x times")
+        return [self.roi_names[int(r)] for r in self.roi.reshape(len(self.channels), -1)[:, 0]]
+
     def epochs(self, values: np.ndarray | None = None) -> np.ndarray:
         """Sensor responses as (rows, channels, times); ``values`` defaults to all rows."""
         if not self.is_sensor:

@@ -6,12 +6,12 @@ from _common import begin
 
 started = begin(snakemake)
 
-import numpy as np
 import pandas as pd
 
 from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.decode.ridge import RidgeDecoder
 from neurorecon.decode.sensors import SensorEncoder
+from neurorecon.evaluate.embedding import noise_free_rows
 from neurorecon.evaluate.sensors import evaluate_sensor_subject
 from neurorecon.io.inputs import read_tsv
 from neurorecon.responses import Responses
@@ -19,9 +19,7 @@ from neurorecon.stimuli.clip import load_embeddings
 
 subject, modality = snakemake.wildcards.sensor_subject, snakemake.params.modality
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
-with np.load(snakemake.input.noise_free, allow_pickle=False) as data:
-    noise_free = data["values"] if bool(data["available"]) else None
-rows = evaluate_sensor_subject(responses, noise_free, SensorEncoder.load(Path(snakemake.input.weights).parent),
+rows = evaluate_sensor_subject(responses, noise_free_rows(responses, None, snakemake.input), SensorEncoder.load(Path(snakemake.input.weights).parent),
                                RidgeDecoder.load(Path(snakemake.input.ridge).parent),
                                load_embeddings(Path(snakemake.input.embeddings)), read_tsv(snakemake.input.stimuli),
                                snakemake.params.category)

@@ -9,6 +9,7 @@ started = begin(snakemake)
 import numpy as np
 
 from neurorecon.artifacts import atomic_path, write_manifest
+from neurorecon.evaluate.embedding import write_noise_free
 from neurorecon.io.inputs import read_tsv
 from neurorecon.io.things_eeg2 import subject_responses
 from neurorecon.preprocess.sensors import condition_averages
@@ -18,9 +19,7 @@ subject = snakemake.wildcards.sensor_subject
 stimuli = read_tsv(snakemake.input.stimuli)
 responses = subject_responses(Path(cfg["root"]), int(subject), stimuli, preprocess["average_repeats"])
 responses.save(Path(snakemake.output.responses), Path(snakemake.output.trials))
-with atomic_path(snakemake.output.noise_free) as tmp, open(tmp, "wb") as handle:  # real data: no ceiling
-    np.savez_compressed(handle, available=False, stim_ids=np.asarray([], dtype=str),
-                        values=np.zeros((0, responses.values.shape[1]), np.float32))
+write_noise_free(Path(snakemake.output.noise_free), [], None, responses.values.shape[1])  # real data: no ceiling
 with atomic_path(snakemake.output.conditions) as tmp, open(tmp, "wb") as handle:
     np.savez_compressed(handle, **condition_averages(responses, stimuli, preprocess["conditions"]))
 write_manifest(Path(snakemake.output.manifest).parent, stage="preprocess", config=preprocess,

@@ -9,6 +9,7 @@ started = begin(snakemake)
 import numpy as np
 
 from neurorecon.artifacts import atomic_path, write_manifest
+from neurorecon.evaluate.embedding import write_noise_free
 from neurorecon.io.inputs import read_tsv
 from neurorecon.preprocess.sensors import preprocess_subject
 
@@ -17,11 +18,9 @@ truth = Path(snakemake.input.truth) if "truth" in snakemake.input.keys() else No
 result = preprocess_subject(snakemake.params.modality, Path(snakemake.params.bids_root), subject,
                             read_tsv(snakemake.input.stimuli), snakemake.params.cfg, truth)
 result["responses"].save(Path(snakemake.output.responses), Path(snakemake.output.trials))
-test_ids = result["responses"].trials.loc[result["responses"].trials["split"] == "test", "stim_id"].astype(str)
-clean = result["noise_free"]
-with atomic_path(snakemake.output.noise_free) as tmp, open(tmp, "wb") as handle:
-    np.savez_compressed(handle, available=clean is not None, stim_ids=np.asarray(test_ids if clean is not None else [], dtype=str),
-                        values=clean if clean is not None else np.zeros((0, result["responses"].values.shape[1]), np.float32))
+trials = result["responses"].trials
+write_noise_free(Path(snakemake.output.noise_free), trials.loc[trials["split"] == "test", "stim_id"].astype(str).tolist(),
+                 result["noise_free"], result["responses"].values.shape[1])
 with atomic_path(snakemake.output.conditions) as tmp, open(tmp, "wb") as handle:
     np.savez_compressed(handle, **result["conditions"])
 write_manifest(Path(snakemake.output.manifest).parent, stage="preprocess", config=snakemake.params.cfg,

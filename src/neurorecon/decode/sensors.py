@@ -209,8 +209,7 @@ def fit_sensor_decoders(responses, embeddings: dict[str, np.ndarray], stimuli, c
     train_ids = responses.trials.loc[train, "stim_id"].astype(str).tolist()
     targets = embedding_rows(embeddings, train_ids, "image")
     ridge = fit_ridge(responses.values[train], targets, cfg["alphas"], None)
-    region_of = dict(zip(responses.channels, [responses.roi_names[int(r)] for r in
-                                              responses.roi.reshape(len(responses.channels), -1)[:, 0]]))
+    region_of = dict(zip(responses.channels, responses.channel_regions()))
     groups, group_names = channel_groups(responses.channels, region_of, by_region)
     labels = category_labels(stimuli, cfg["category"]) if cfg["category_weight"] > 0 else None
     stimulus_index = np.unique(train_ids, return_inverse=True)[1]

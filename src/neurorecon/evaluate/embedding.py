@@ -29,6 +29,17 @@ def noise_free_test_responses(responses: Responses, truth_path: Path, rois: list
     return calibrate_to_measured(true_train, train_x, true_test)
 
 
+def write_noise_free(path: Path, stim_ids: list[str], values: np.ndarray | None, n_features: int) -> None:
+    """``noise_free.npz``: the test rows' noise-free responses, or an explicit ``available=False``
+    (real data), read back by :func:`noise_free_rows`."""
+    from neurorecon.artifacts import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, available=values is not None,
+                            stim_ids=np.asarray(stim_ids if values is not None else [], dtype=str),
+                            values=values if values is not None else np.zeros((0, n_features), np.float32))
+
+
 def noise_free_rows(responses: Responses, rois: list[str] | None, inputs) -> np.ndarray | None:
     """The test rows' noise-free responses in measured units, from whichever a rule was given:
     ``truth`` (a synthetic fMRI subject's ground truth) or ``noise_free`` (written by EEG / sEEG

@@ -408,10 +408,9 @@ def condition_averages(responses: Responses, stimuli: pd.DataFrame, column: str 
         labels = np.full(len(ids), "all")
     epochs = responses.epochs(responses.values[train])
     names = sorted(set(labels))
-    channel_region = responses.roi.reshape(len(responses.channels), -1)[:, 0]
     return {"conditions": np.asarray(names), "data": np.stack([epochs[labels == n].mean(axis=0) for n in names]),
             "channels": np.asarray(responses.channels), "times": responses.times,
-            "regions": np.asarray([responses.roi_names[int(r)] for r in channel_region])}
+            "regions": np.asarray(responses.channel_regions())}
 
 
 def preprocess_subject(modality: str, bids_root: Path, subject: str, stimuli: pd.DataFrame, cfg: dict,
