@@ -9,6 +9,8 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
+
+
 if LAYOUT.synthetic:
 
     include: "rules/data.smk"
@@ -37,6 +39,8 @@ include: "rules/sensors.smk"
 include: "rules/reconstruct.smk"
 include: "rules/evaluate.smk"
 include: "rules/sensor_images.smk"
+
+
 if LAYOUT.source == "muse":
 
     include: "rules/muse.smk"

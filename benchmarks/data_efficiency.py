@@ -30,7 +30,7 @@ from neurorecon.evaluate.data_efficiency import leave_one_subject_out, summarise
 from neurorecon.evaluate.embedding import noise_free_test_responses  # noqa: E402
 from neurorecon.layout import build_layout  # noqa: E402
 from neurorecon.responses import Responses  # noqa: E402
-from neurorecon.stimuli.clip import load_embeddings  # noqa: E402
+from neurorecon.stimuli.embeddings import load_embeddings  # noqa: E402
 
 
 def merged(base: dict, update: dict) -> dict:

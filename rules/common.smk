@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from neurorecon.artifacts import canonical_json, source_hash
 from neurorecon.config import check_config_combinations, check_config_keys
 from neurorecon.layout import build_layout
+from neurorecon.resources import memory_mb, synthetic_bold_mb
 
 SCHEMA_PATH = Path(workflow.basedir) / "config" / "schema.yaml"
 check_config_keys(config, yaml.safe_load(SCHEMA_PATH.read_text()))
@@ -61,6 +62,11 @@ SENSOR_SUBJECTS = LAYOUT.sensor_subjects
 SENSOR_ROOTS = LAYOUT.sensor_roots
 ALL_SENSOR_SUBJECTS = [s for subjects in SENSOR_SUBJECTS.values() for s in subjects]
 
+# What GPU steps (model training, sampling, embedding) ask a cluster for. A local run ignores these
+# and uses a GPU whenever torch sees one; editing them reruns nothing.
+GPUS = config["compute"]["gpus"]
+GPU_MODEL = config["compute"]["gpu_model"] if GPUS else None
+
 
 wildcard_constraints:
     subject="|".join(SUBJECTS),
@@ -104,6 +110,37 @@ def subject_data_marker(wildcards):
     )
 
 
+def bold_mb(wildcards, input):
+    """In-memory size (MB) of one fMRI subject's BOLD runs: computed for the synthetic world; for a
+    dataset, its gzipped NIfTI inputs, which are about 4x larger once read as float32.
+    """
+    if LAYOUT.synthetic:
+        return synthetic_bold_mb(config["data"]["synthetic"])
+    return 4 * input.size_mb
+
+
+def memory_for_bold(base_mb, copies):
+    """A mem_mb resource: ``base_mb`` plus ``copies`` of the subject's BOLD data."""
+    return lambda wildcards, input: memory_mb(base_mb, bold_mb(wildcards, input), copies)
+
+
+def memory_for_inputs(base_mb, copies):
+    """A mem_mb resource: ``base_mb`` plus ``copies`` of the job's input files."""
+    return lambda wildcards, input: memory_mb(base_mb, input.size_mb, copies)
+
+
+def folder_above(file, levels):
+    """A param: the folder ``levels`` above the job's input or output named ``file`` ("output.truth").
+    Derived from the job's own files, as Snakemake's linter asks, so it also holds where a cluster
+    stages files elsewhere."""
+    kind, name = file.split(".")
+
+    def param(wildcards, input, output):
+        return str(Path(getattr(input if kind == "input" else output, name)).parents[levels - 1])
+
+    return param
+
+
 def sensor_outputs(modality, stage):
     """The folder of one subject's outputs of a sensor stage."""
     return f"{LAYOUT.folders[f'{stage}_{modality}']}/sub-{{sensor_subject}}"
@@ -127,7 +164,11 @@ def sensor_recording_input(modality):
     def inputs(wildcards):
         if LAYOUT.synthetic:
             return {"truth": sensor_truth(modality).format(sensor_subject=wildcards.sensor_subject)}
-        folder = Path(SENSOR_ROOTS[modality], f"sub-{wildcards.sensor_subject}", "eeg" if modality == "eeg" else "ieeg")
+        folder = Path(
+            SENSOR_ROOTS[modality],
+            f"sub-{wildcards.sensor_subject}",
+            "eeg" if modality == "eeg" else "ieeg",
+        )
         return {"recording": sorted(str(p) for p in folder.glob(f"sub-{wildcards.sensor_subject}*_task-*"))}
 
     return inputs
@@ -135,8 +176,14 @@ def sensor_recording_input(modality):
 
 def sensor_metrics(wildcards):
     """Every EEG / sEEG subject's metric table, for the summary and report."""
-    return {f"{modality}_metrics": expand(f"{LAYOUT.folders[f'evaluate_{modality}']}/sub-{{s}}/metrics.tsv", s=subjects)
-            for modality, subjects in SENSOR_SUBJECTS.items() if subjects}
+    return {
+        f"{modality}_metrics": expand(
+            f"{LAYOUT.folders[f'evaluate_{modality}']}/sub-{{s}}/metrics.tsv",
+            s=subjects,
+        )
+        for modality, subjects in SENSOR_SUBJECTS.items()
+        if subjects
+    }
 
 
 def sensor_figures(wildcards):
@@ -145,16 +192,24 @@ def sensor_figures(wildcards):
     for modality, subjects in SENSOR_SUBJECTS.items():
         if subjects:
             inputs[f"{modality}_conditions"] = expand(
-                f"{LAYOUT.folders[f'preprocess_{modality}']}/sub-{{s}}/conditions.npz", s=subjects)
+                f"{LAYOUT.folders[f'preprocess_{modality}']}/sub-{{s}}/conditions.npz",
+                s=subjects,
+            )
             inputs[f"{modality}_histories"] = expand(
-                f"{LAYOUT.folders[f'decode_{modality}']}/sub-{{s}}/training.tsv", s=subjects)
+                f"{LAYOUT.folders[f'decode_{modality}']}/sub-{{s}}/training.tsv",
+                s=subjects,
+            )
         if subjects and modality in LAYOUT.sensor_images:
-            for key, stage, name in (("image_metrics", "evaluate_image", "metrics.tsv"),
-                                     ("lowlevel", "lowlevel", "reconstructions.npz"),
-                                     ("final", "reconstruct", "reconstructions.npz")):
+            for key, stage, name in (
+                ("image_metrics", "evaluate_image", "metrics.tsv"),
+                ("lowlevel", "lowlevel", "reconstructions.npz"),
+                ("final", "reconstruct", "reconstructions.npz"),
+            ):
                 if key != "final" or DIFFUSION:
-                    inputs[f"{modality}_{key}"] = expand(f"{LAYOUT.folders[f'{stage}_{modality}']}/sub-{{s}}/{name}",
-                                                         s=subjects)
+                    inputs[f"{modality}_{key}"] = expand(
+                        f"{LAYOUT.folders[f'{stage}_{modality}']}/sub-{{s}}/{name}",
+                        s=subjects,
+                    )
     return inputs
 
 
@@ -163,9 +218,11 @@ def category_reports(wildcards):
     if LAYOUT.source != "muse":
         return {}
     subject = config["data"]["muse"]["subject"]
-    return {"category_metrics": f"{LAYOUT.folders['categories']}/sub-{subject}/metrics.tsv",
-            "category_image_metrics": f"{LAYOUT.folders['reconstruct_categories']}/sub-{subject}/metrics.tsv",
-            "category_images": f"{LAYOUT.folders['reconstruct_categories']}/sub-{subject}/reconstructions.npz"}
+    return {
+        "category_metrics": f"{LAYOUT.folders['categories']}/sub-{subject}/metrics.tsv",
+        "category_image_metrics": f"{LAYOUT.folders['reconstruct_categories']}/sub-{subject}/metrics.tsv",
+        "category_images": f"{LAYOUT.folders['reconstruct_categories']}/sub-{subject}/reconstructions.npz",
+    }
 
 
 def groundtruth_input(wildcards):
@@ -219,17 +276,26 @@ def embedding_decoder(wildcards):
     subject = wildcards.subject
     if RECON["decoder"] == "ridge":
         folder = f"{DEC}/sub-{subject}"
-        return {"decoder": f"{folder}/ridge.safetensors", "decoder_spec": f"{folder}/ridge.json",
-                "predictions": f"{folder}/predictions.npz"}
+        return {
+            "decoder": f"{folder}/ridge.safetensors",
+            "decoder_spec": f"{folder}/ridge.json",
+            "predictions": f"{folder}/predictions.npz",
+        }
     folder = f"{ADAPT}/sub-{subject}" if subject in ADAPT_SUBJECTS else SHARED
-    return {"decoder": f"{folder}/model/model.safetensors", "decoder_spec": f"{folder}/model/model.json",
-            "predictions": f"{ADAPT}/sub-{subject}/predictions.npz" if subject in ADAPT_SUBJECTS
-            else f"{SHARED}/sub-{subject}/predictions.npz"}
+    return {
+        "decoder": f"{folder}/model/model.safetensors",
+        "decoder_spec": f"{folder}/model/model.json",
+        "predictions": (
+            f"{ADAPT}/sub-{subject}/predictions.npz"
+            if subject in ADAPT_SUBJECTS
+            else f"{SHARED}/sub-{subject}/predictions.npz"
+        ),
+    }
 
 
 def tiny_training_stimuli(*keys):
     """Input function: the stimulus table, when a tiny model (config section ``keys``) trains on the stimuli."""
-    return lambda wildcards: {"stimuli": STIMULI_TSV} if stage_config(*keys)["training_images"] == "stimuli" else {}
+    return lambda wildcards: ({"stimuli": STIMULI_TSV} if stage_config(*keys)["training_images"] == "stimuli" else {})
 
 
 def vae_input(wildcards):

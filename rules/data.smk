@@ -7,17 +7,17 @@ rule synth_world:
         stimuli=f"{DATA}/stimuli/stimuli.tsv",
         description=f"{DATA}/dataset_description.json",
         manifest=f"{DATA}/manifest.json",
-    params:
-        cfg=fmri_world_config(),
-        code=script_code_hash("synth_world.py"),
     log:
         f"logs/data/{LAYOUT.versions['data']}/synth_world.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=fmri_world_config(),
+        code=script_code_hash("synth_world.py"),
     script:
         "../workflow/scripts/synth_world.py"
 
@@ -29,17 +29,17 @@ rule synth_subject:
     output:
         truth=TRUTH,
         manifest=f"{GROUNDTRUTH}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=fmri_world_config(),
-        code=script_code_hash("synth_subject.py"),
-        bids_root=DATA,
     log:
         f"logs/data/{LAYOUT.versions['data']}/synth_subject_sub-{{subject}}.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=15,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=fmri_world_config(),
+        code=script_code_hash("synth_subject.py"),
+        bids_root=folder_above("output.truth", 4),
     script:
         "../workflow/scripts/synth_subject.py"

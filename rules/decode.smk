@@ -12,17 +12,17 @@ rule decode_ridge:
         info=f"{DEC}/sub-{{subject}}/ridge.json",
         predictions=f"{DEC}/sub-{{subject}}/predictions.npz",
         manifest=f"{DEC}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("decode", "ridge"),
-        code=script_code_hash("decode_ridge.py"),
     log:
         f"logs/decode/{LAYOUT.versions['decode']}/sub-{{subject}}.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("decode", "ridge"),
+        code=script_code_hash("decode_ridge.py"),
     script:
         "../workflow/scripts/decode_ridge.py"
 
@@ -38,19 +38,21 @@ rule train_shared_decoder:
         history=f"{SHARED}/training.tsv",
         predictions=expand(f"{SHARED}/sub-{{subject}}/predictions.npz", subject=SHARED_SUBJECTS),
         manifest=f"{SHARED}/manifest.json",
+    log:
+        f"logs/decode/shared-{LAYOUT.versions['shared']}/train.log",
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
     params:
         cfg=stage_config("decode", "shared"),
         subjects=SHARED_SUBJECTS,
         checkpoint=f"{CHECKPOINTS}/shared-{LAYOUT.versions['shared']}",
         code=script_code_hash("train_shared_decoder.py"),
-    log:
-        f"logs/decode/shared-{LAYOUT.versions['shared']}/train.log",
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/train_shared_decoder.py"
 
@@ -70,19 +72,21 @@ rule adapt_subject:
         history=f"{ADAPT}/sub-{{subject}}/training.tsv",
         predictions=f"{ADAPT}/sub-{{subject}}/predictions.npz",
         manifest=f"{ADAPT}/sub-{{subject}}/manifest.json",
+    log:
+        f"logs/decode/adapted-{LAYOUT.versions['adapt']}/sub-{{subject}}.log",
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
     params:
         cfg=adapt_settings(),
         shared=stage_config("decode", "shared"),
         trained_on=SHARED_SUBJECTS,
         checkpoint=lambda wildcards: f"{CHECKPOINTS}/adapted-{LAYOUT.versions['adapt']}/sub-{wildcards.subject}",
         code=script_code_hash("adapt_subject.py"),
-    log:
-        f"logs/decode/adapted-{LAYOUT.versions['adapt']}/sub-{{subject}}.log",
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    conda:
-        "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/adapt_subject.py"

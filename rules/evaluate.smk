@@ -13,18 +13,18 @@ rule evaluate_embeddings:
     output:
         metrics=f"{EVAL}/sub-{{subject}}/metrics.tsv",
         manifest=f"{EVAL}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("evaluate"),
-        code=script_code_hash("evaluate_embeddings.py"),
-        method="ridge",
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate']}/sub-{{subject}}.log",
+    conda:
+        "../envs/diffusion.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("evaluate"),
+        code=script_code_hash("evaluate_embeddings.py"),
+        method="ridge",
     script:
         "../workflow/scripts/evaluate_embeddings.py"
 
@@ -39,21 +39,24 @@ rule evaluate_images:
     output:
         metrics=f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv",
         manifest=f"{EVAL_IMAGE}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("evaluate", "image"),
-        clip=stage_config("stimuli", "clip"),
-        clip_dir=f"{STIM}/model",
-        methods={"lowlevel": "ridge-lowlevel", "diffusion": f"{RECON['decoder']}-diffusion"},
-        modality="fmri",
-        code=script_code_hash("evaluate_images.py"),
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate_image']}/images_sub-{{subject}}.log",
+    conda:
+        "../envs/diffusion.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../envs/diffusion.yaml"
+    params:
+        cfg=stage_config("evaluate", "image"),
+        clip=stage_config("stimuli", "clip"),
+        clip_dir=f"{STIM}/model",
+        methods={
+            "lowlevel": "ridge-lowlevel",
+            "diffusion": f"{RECON['decoder']}-diffusion",
+        },
+        modality="fmri",
+        code=script_code_hash("evaluate_images.py"),
     script:
         "../workflow/scripts/evaluate_images.py"
 
@@ -70,18 +73,18 @@ rule evaluate_shared:
     output:
         metrics=f"{EVAL_SHARED}/sub-{{subject}}/metrics.tsv",
         manifest=f"{EVAL_SHARED}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("evaluate"),
-        code=script_code_hash("evaluate_embeddings.py"),
-        method="shared",
     log:
         f"logs/evaluate/shared-{LAYOUT.versions['evaluate_shared']}/sub-{{subject}}.log",
+    conda:
+        "../envs/diffusion.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/diffusion.yaml"
+    params:
+        cfg=stage_config("evaluate"),
+        code=script_code_hash("evaluate_embeddings.py"),
+        method="shared",
     script:
         "../workflow/scripts/evaluate_embeddings.py"
 
@@ -98,18 +101,18 @@ rule evaluate_adapted:
     output:
         metrics=f"{EVAL_ADAPT}/sub-{{subject}}/metrics.tsv",
         manifest=f"{EVAL_ADAPT}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("evaluate"),
-        code=script_code_hash("evaluate_embeddings.py"),
-        method="shared-adapted",
     log:
         f"logs/evaluate/adapted-{LAYOUT.versions['evaluate_adapt']}/sub-{{subject}}.log",
+    conda:
+        "../envs/diffusion.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/diffusion.yaml"
+    params:
+        cfg=stage_config("evaluate"),
+        code=script_code_hash("evaluate_embeddings.py"),
+        method="shared-adapted",
     script:
         "../workflow/scripts/evaluate_embeddings.py"
 
@@ -127,6 +130,14 @@ rule benchmark_data_efficiency:
         table="results/benchmarks/data_efficiency.tsv",
         subjects="results/benchmarks/data_efficiency_subjects.tsv",
         manifest="results/benchmarks/manifest.json",
+    log:
+        "logs/benchmarks/data_efficiency.log",
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
     params:
         cfg=stage_config("benchmark", "data_efficiency"),
         shared=stage_config("decode", "shared"),
@@ -135,13 +146,5 @@ rule benchmark_data_efficiency:
         held_out=ADAPT_SUBJECTS,
         trained_on=SHARED_SUBJECTS,
         code=script_code_hash("benchmark_data_efficiency.py"),
-    log:
-        "logs/benchmarks/data_efficiency.log",
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=60,
-    conda:
-        "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/benchmark_data_efficiency.py"

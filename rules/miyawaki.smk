@@ -6,17 +6,17 @@ rule miyawaki_stimuli:
     output:
         stimuli=f"{DATA}/stimuli/stimuli.tsv",
         manifest=f"{DATA}/manifest.json",
-    params:
-        cfg=stage_config("data", "miyawaki"),
-        code=script_code_hash("miyawaki_stimuli.py"),
     log:
         f"logs/data/{LAYOUT.versions['data']}/miyawaki_stimuli.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("data", "miyawaki"),
+        code=script_code_hash("miyawaki_stimuli.py"),
     script:
         "../workflow/scripts/miyawaki_stimuli.py"
 
@@ -28,16 +28,16 @@ rule ingest_miyawaki:
         responses=RESPONSES,
         trials=TRIALS,
         manifest=f"{PRE}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("data", "miyawaki"),
-        code=script_code_hash("ingest_miyawaki.py"),
     log:
         f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("data", "miyawaki"),
+        code=script_code_hash("ingest_miyawaki.py"),
     script:
         "../workflow/scripts/ingest_miyawaki.py"

@@ -10,17 +10,17 @@ rule muse_stimuli:
     output:
         stimuli=STIMULI_TSV,
         manifest=f"{DATA}/manifest.json",
-    params:
-        cfg=stage_config("data", "muse"),
-        code=script_code_hash("muse_stimuli.py"),
     log:
         f"logs/data/{LAYOUT.versions['data']}/muse_stimuli.log",
+    conda:
+        "../envs/sensors.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("data", "muse"),
+        code=script_code_hash("muse_stimuli.py"),
     script:
         "../workflow/scripts/muse_stimuli.py"
 
@@ -33,18 +33,18 @@ rule decode_categories:
         metrics=f"{CATEGORIES}/sub-{MUSE_SUBJECT}/metrics.tsv",
         predictions=f"{CATEGORIES}/sub-{MUSE_SUBJECT}/predictions.npz",
         manifest=f"{CATEGORIES}/sub-{MUSE_SUBJECT}/manifest.json",
-    params:
-        cfg=stage_config("decode", "categories"),
-        data=stage_config("data", "muse"),
-        code=script_code_hash("decode_categories.py"),
     log:
         f"logs/decode/categories-{LAYOUT.versions['categories']}/sub-{MUSE_SUBJECT}.log",
+    conda:
+        "../envs/sensors.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/sensors.yaml"
+    params:
+        cfg=stage_config("decode", "categories"),
+        data=stage_config("data", "muse"),
+        code=script_code_hash("decode_categories.py"),
     script:
         "../workflow/scripts/decode_categories.py"
 
@@ -61,6 +61,16 @@ rule reconstruct_categories:
         metrics=f"{CATEGORY_IMAGES}/sub-{MUSE_SUBJECT}/metrics.tsv",
         reconstructions=f"{CATEGORY_IMAGES}/sub-{MUSE_SUBJECT}/reconstructions.npz",
         manifest=f"{CATEGORY_IMAGES}/sub-{MUSE_SUBJECT}/manifest.json",
+    log:
+        f"logs/reconstruct/categories-{LAYOUT.versions['reconstruct_categories']}/sub-{MUSE_SUBJECT}.log",
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
     params:
         cfg=stage_config("reconstruct", "categories"),
         sampling=stage_config("reconstruct", "sampling"),
@@ -74,13 +84,5 @@ rule reconstruct_categories:
         vae_dir=f"{VAE}/model",
         diffusion_dir=f"{DIFF}/model",
         code=script_code_hash("reconstruct_categories.py"),
-    log:
-        f"logs/reconstruct/categories-{LAYOUT.versions['reconstruct_categories']}/sub-{MUSE_SUBJECT}.log",
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/reconstruct_categories.py"

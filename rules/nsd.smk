@@ -6,17 +6,17 @@ rule nsd_stimuli:
     output:
         stimuli=f"{DATA}/stimuli/stimuli.tsv",
         manifest=f"{DATA}/manifest.json",
-    params:
-        cfg=stage_config("data", "nsd"),
-        code=script_code_hash("nsd_stimuli.py"),
     log:
         f"logs/data/{LAYOUT.versions['data']}/nsd_stimuli.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("data", "nsd"),
+        code=script_code_hash("nsd_stimuli.py"),
     script:
         "../workflow/scripts/nsd_stimuli.py"
 
@@ -28,17 +28,17 @@ rule ingest_nsd:
         responses=RESPONSES,
         trials=TRIALS,
         manifest=f"{PRE}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("data", "nsd"),
-        preprocess=stage_config("preprocess", "fmri"),
-        code=script_code_hash("ingest_nsd.py"),
     log:
         f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=16000,
         runtime=60,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("data", "nsd"),
+        preprocess=stage_config("preprocess", "fmri"),
+        code=script_code_hash("ingest_nsd.py"),
     script:
         "../workflow/scripts/ingest_nsd.py"

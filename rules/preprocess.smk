@@ -9,17 +9,17 @@ rule preprocess_fmri:
         responses=RESPONSES,
         trials=TRIALS,
         manifest=f"{PRE}/sub-{{subject}}/manifest.json",
-    params:
-        cfg=stage_config("preprocess", "fmri"),
-        code=script_code_hash("preprocess_fmri.py"),
-        bids_root=BIDS_ROOT,
     log:
         f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",
+    conda:
+        "../envs/neuro.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("preprocess", "fmri"),
+        code=script_code_hash("preprocess_fmri.py"),
+        bids_root=folder_above("input.stimuli", 2),
     script:
         "../workflow/scripts/preprocess_fmri.py"

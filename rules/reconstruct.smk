@@ -10,17 +10,19 @@ rule train_tiny_vae:
         weights=f"{VAE}/model/diffusion_pytorch_model.safetensors",
         history=f"{VAE}/training.tsv",
         manifest=f"{VAE}/manifest.json",
-    params:
-        cfg=stage_config("reconstruct", "vae", "tiny"),
-        code=script_code_hash("train_tiny_vae.py"),
     log:
         f"logs/models/vae-{LAYOUT.versions['vae']}/train_tiny_vae.log",
+    conda:
+        "../envs/diffusion.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/diffusion.yaml"
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
+    params:
+        cfg=stage_config("reconstruct", "vae", "tiny"),
+        code=script_code_hash("train_tiny_vae.py"),
     script:
         "../workflow/scripts/train_tiny_vae.py"
 
@@ -36,6 +38,16 @@ rule train_tiny_diffusion:
         scheduler=f"{DIFF}/model/scheduler/scheduler_config.json",
         history=f"{DIFF}/training.tsv",
         manifest=f"{DIFF}/manifest.json",
+    log:
+        f"logs/models/diffusion-{LAYOUT.versions['diffusion']}/train_tiny_diffusion.log",
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=90,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
     params:
         cfg=stage_config("reconstruct", "diffusion", "tiny"),
         clip=stage_config("stimuli", "clip"),
@@ -43,14 +55,6 @@ rule train_tiny_diffusion:
         clip_dir=f"{STIM}/model",
         vae_dir=f"{VAE}/model",
         code=script_code_hash("train_tiny_diffusion.py"),
-    log:
-        f"logs/models/diffusion-{LAYOUT.versions['diffusion']}/train_tiny_diffusion.log",
-    threads: 2
-    resources:
-        mem_mb=4000,
-        runtime=90,
-    conda:
-        "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/train_tiny_diffusion.py"
 
@@ -66,19 +70,21 @@ rule reconstruct_lowlevel:
         reconstructions=f"{LOW}/sub-{{subject}}/reconstructions.npz",
         weights=f"{LOW}/sub-{{subject}}/ridge.safetensors",
         manifest=f"{LOW}/sub-{{subject}}/manifest.json",
+    log:
+        f"logs/reconstruct/lowlevel-{LAYOUT.versions['lowlevel']}/sub-{{subject}}.log",
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
     params:
         cfg=stage_config("reconstruct", "lowlevel"),
         vae=stage_config("reconstruct", "vae"),
         vae_dir=f"{VAE}/model",
         code=script_code_hash("reconstruct_lowlevel.py"),
-    log:
-        f"logs/reconstruct/lowlevel-{LAYOUT.versions['lowlevel']}/sub-{{subject}}.log",
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=20,
-    conda:
-        "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/reconstruct_lowlevel.py"
 
@@ -96,6 +102,16 @@ rule reconstruct_images:
     output:
         reconstructions=f"{REC}/sub-{{subject}}/reconstructions.npz",
         manifest=f"{REC}/sub-{{subject}}/manifest.json",
+    log:
+        f"logs/reconstruct/images-{LAYOUT.versions['reconstruct']}/sub-{{subject}}.log",
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
     params:
         sampling=stage_config("reconstruct", "sampling"),
         diffusion=stage_config("reconstruct", "diffusion"),
@@ -105,13 +121,5 @@ rule reconstruct_images:
         vae_dir=f"{VAE}/model",
         diffusion_dir=f"{DIFF}/model",
         code=script_code_hash("reconstruct_images.py"),
-    log:
-        f"logs/reconstruct/images-{LAYOUT.versions['reconstruct']}/sub-{{subject}}.log",
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-    conda:
-        "../envs/diffusion.yaml"
     script:
         "../workflow/scripts/reconstruct_images.py"

@@ -12,7 +12,7 @@ rule report:
         metrics=expand(f"{EVAL}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         image_metrics=expand(f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         lowlevel=expand(f"{LOW}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS),
-        final=expand(f"{REC}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS) if DIFFUSION else [],
+        final=(expand(f"{REC}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS) if DIFFUSION else []),
         image_manifests=expand(f"{EVAL_IMAGE}/sub-{{subject}}/manifest.json", subject=SUBJECTS),
         stimuli=STIMULI_TSV,
         retrieval=rules.embed_stimuli.output.retrieval,
@@ -20,6 +20,14 @@ rule report:
     output:
         summary="results/summary.tsv",
         html="results/report.html",
+    log:
+        "logs/report.log",
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         code=script_code_hash("report.py"),
         versions=LAYOUT.versions,
@@ -27,13 +35,5 @@ rule report:
         subjects=SUBJECTS,
         adapt_subjects=ADAPT_SUBJECTS,
         sensor_subjects=SENSOR_SUBJECTS,
-    log:
-        "logs/report.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/neuro.yaml"
     script:
         "../workflow/scripts/report.py"

@@ -22,19 +22,21 @@ for _modality in LAYOUT.sensor_images:
             reconstructions=f"{_low}/reconstructions.npz",
             weights=f"{_low}/ridge.safetensors",
             manifest=f"{_low}/manifest.json",
+        log:
+            f"logs/reconstruct/lowlevel-{_modality}-{LAYOUT.versions[f'lowlevel_{_modality}']}/sub-{{sensor_subject}}.log",
+        conda:
+            "../envs/diffusion.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+            gpu=GPUS,
+            gpu_model=GPU_MODEL,
         params:
             cfg={**stage_config("reconstruct", "lowlevel"), "rois": None},  # sensor features have no ROIs
             vae=stage_config("reconstruct", "vae"),
             vae_dir=f"{VAE}/model",
             code=script_code_hash("reconstruct_lowlevel.py"),
-        log:
-            f"logs/reconstruct/lowlevel-{_modality}-{LAYOUT.versions[f'lowlevel_{_modality}']}/sub-{{sensor_subject}}.log",
-        threads: 1
-        resources:
-            mem_mb=4000,
-            runtime=20,
-        conda:
-            "../envs/diffusion.yaml"
         script:
             "../workflow/scripts/reconstruct_lowlevel.py"
 
@@ -55,6 +57,16 @@ for _modality in LAYOUT.sensor_images:
         output:
             reconstructions=f"{_rec}/reconstructions.npz",
             manifest=f"{_rec}/manifest.json",
+        log:
+            f"logs/reconstruct/images-{_modality}-{LAYOUT.versions[f'reconstruct_{_modality}']}/sub-{{sensor_subject}}.log",
+        conda:
+            "../envs/diffusion.yaml"
+        threads: 1
+        resources:
+            mem_mb=6000,
+            runtime=60,
+            gpu=GPUS,
+            gpu_model=GPU_MODEL,
         params:
             sampling=stage_config("reconstruct", "sampling"),
             diffusion=stage_config("reconstruct", "diffusion"),
@@ -64,14 +76,6 @@ for _modality in LAYOUT.sensor_images:
             vae_dir=f"{VAE}/model",
             diffusion_dir=f"{DIFF}/model",
             code=script_code_hash("reconstruct_images.py"),
-        log:
-            f"logs/reconstruct/images-{_modality}-{LAYOUT.versions[f'reconstruct_{_modality}']}/sub-{{sensor_subject}}.log",
-        threads: 1
-        resources:
-            mem_mb=6000,
-            runtime=60,
-        conda:
-            "../envs/diffusion.yaml"
         script:
             "../workflow/scripts/reconstruct_images.py"
 
@@ -80,13 +84,21 @@ for _modality in LAYOUT.sensor_images:
             f"evaluate_images_{_modality}"
         input:
             unpack(clip_model_input),
+            **({"final": f"{_rec}/reconstructions.npz"} if DIFFUSION else {}),
             lowlevel=f"{_low}/reconstructions.npz",
             embeddings=rules.embed_stimuli.output.embeddings,
             stimuli=STIMULI_TSV,
-            **({"final": f"{_rec}/reconstructions.npz"} if DIFFUSION else {}),
         output:
             metrics=f"{_eval}/metrics.tsv",
             manifest=f"{_eval}/manifest.json",
+        log:
+            f"logs/evaluate/image-{_modality}-{LAYOUT.versions[f'evaluate_image_{_modality}']}/sub-{{sensor_subject}}.log",
+        conda:
+            "../envs/diffusion.yaml"
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
         params:
             cfg=stage_config("evaluate", "image"),
             clip=stage_config("stimuli", "clip"),
@@ -94,13 +106,5 @@ for _modality in LAYOUT.sensor_images:
             methods={"lowlevel": "ridge-lowlevel", "diffusion": "encoder-diffusion"},
             modality=_modality,
             code=script_code_hash("evaluate_images.py"),
-        log:
-            f"logs/evaluate/image-{_modality}-{LAYOUT.versions[f'evaluate_image_{_modality}']}/sub-{{sensor_subject}}.log",
-        threads: 1
-        resources:
-            mem_mb=4000,
-            runtime=20,
-        conda:
-            "../envs/diffusion.yaml"
         script:
             "../workflow/scripts/evaluate_images.py"

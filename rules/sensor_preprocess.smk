@@ -11,19 +11,19 @@ rule preprocess_eeg:
         noise_free=f"{sensor_outputs('eeg', 'preprocess')}/noise_free.npz",
         conditions=f"{sensor_outputs('eeg', 'preprocess')}/conditions.npz",
         manifest=f"{sensor_outputs('eeg', 'preprocess')}/manifest.json",
+    log:
+        f"logs/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.log",
+    conda:
+        "../envs/sensors.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
     params:
         cfg=stage_config("preprocess", "eeg"),
         modality="eeg",
         bids_root=SENSOR_ROOTS["eeg"],
         code=script_code_hash("preprocess_sensors.py"),
-    log:
-        f"logs/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.log",
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
-    conda:
-        "../envs/sensors.yaml"
     script:
         "../workflow/scripts/preprocess_sensors.py"
 
@@ -38,13 +38,13 @@ use rule preprocess_eeg as preprocess_seeg with:
         noise_free=f"{sensor_outputs('seeg', 'preprocess')}/noise_free.npz",
         conditions=f"{sensor_outputs('seeg', 'preprocess')}/conditions.npz",
         manifest=f"{sensor_outputs('seeg', 'preprocess')}/manifest.json",
-    params:
-        cfg=stage_config("preprocess", "seeg"),
-        modality="seeg",
-        bids_root=SENSOR_ROOTS["seeg"],
-        code=script_code_hash("preprocess_sensors.py"),
     log:
         f"logs/preprocess/seeg-{LAYOUT.versions['preprocess_seeg']}/sub-{{sensor_subject}}.log",
     resources:
         mem_mb=4000,
         runtime=20,
+    params:
+        cfg=stage_config("preprocess", "seeg"),
+        modality="seeg",
+        bids_root=SENSOR_ROOTS["seeg"],
+        code=script_code_hash("preprocess_sensors.py"),

@@ -9,32 +9,32 @@ if LAYOUT.synthetic:
             stimuli=STIMULI_TSV,
         output:
             description=f"{SENSOR_ROOTS['eeg']}/dataset_description.json",
+        log:
+            f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/dataset.log",
+        conda:
+            "../envs/sensors.yaml"
+        threads: 1
+        resources:
+            mem_mb=500,
+            runtime=5,
         params:
             cfg=stage_config("data", "synthetic", "eeg"),
             name="neurorecon synthetic EEG",
             subjects=SENSOR_SUBJECTS["eeg"],
             code=script_code_hash("synth_sensor_dataset.py"),
-        log:
-            f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/dataset.log",
-        threads: 1
-        resources:
-            mem_mb=500,
-            runtime=5,
-        conda:
-            "../envs/sensors.yaml"
         script:
             "../workflow/scripts/synth_sensor_dataset.py"
 
     use rule synth_eeg_dataset as synth_seeg_dataset with:
         output:
             description=f"{SENSOR_ROOTS['seeg']}/dataset_description.json",
+        log:
+            f"logs/data/seeg-{LAYOUT.versions['data_seeg']}/dataset.log",
         params:
             cfg=stage_config("data", "synthetic", "seeg"),
             name="neurorecon synthetic sEEG",
             subjects=SENSOR_SUBJECTS["seeg"],
             code=script_code_hash("synth_sensor_dataset.py"),
-        log:
-            f"logs/data/seeg-{LAYOUT.versions['data_seeg']}/dataset.log",
 
     rule synth_eeg_subject:
         input:
@@ -44,21 +44,21 @@ if LAYOUT.synthetic:
         output:
             truth=sensor_truth("eeg"),
             manifest=f"{SENSOR_ROOTS['eeg']}/derivatives/groundtruth/sub-{{sensor_subject}}/manifest.json",
+        log:
+            f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/sub-{{sensor_subject}}.log",
+        conda:
+            "../envs/sensors.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=10,
         params:
             cfg=stage_config("data", "synthetic", "eeg"),
             seed=config["data"]["synthetic"]["seed"],
             modality="eeg",
             subjects=SENSOR_SUBJECTS["eeg"],
-            bids_root=SENSOR_ROOTS["eeg"],
+            bids_root=folder_above("output.truth", 4),
             code=script_code_hash("synth_sensor_subject.py"),
-        log:
-            f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/sub-{{sensor_subject}}.log",
-        threads: 1
-        resources:
-            mem_mb=2000,
-            runtime=10,
-        conda:
-            "../envs/sensors.yaml"
         script:
             "../workflow/scripts/synth_sensor_subject.py"
 
@@ -70,18 +70,18 @@ if LAYOUT.synthetic:
         output:
             truth=sensor_truth("seeg"),
             manifest=f"{SENSOR_ROOTS['seeg']}/derivatives/groundtruth/sub-{{sensor_subject}}/manifest.json",
-        params:
-            cfg=stage_config("data", "synthetic", "seeg"),
-            seed=config["data"]["synthetic"]["seed"],
-            modality="seeg",
-            subjects=SENSOR_SUBJECTS["seeg"],
-            bids_root=SENSOR_ROOTS["seeg"],
-            code=script_code_hash("synth_sensor_subject.py"),
         log:
             f"logs/data/seeg-{LAYOUT.versions['data_seeg']}/sub-{{sensor_subject}}.log",
         resources:
             mem_mb=3000,
             runtime=10,
+        params:
+            cfg=stage_config("data", "synthetic", "seeg"),
+            seed=config["data"]["synthetic"]["seed"],
+            modality="seeg",
+            subjects=SENSOR_SUBJECTS["seeg"],
+            bids_root=folder_above("output.truth", 4),
+            code=script_code_hash("synth_sensor_subject.py"),
 
 
 if LAYOUT.source in ("synthetic", "bids"):
@@ -91,8 +91,8 @@ if LAYOUT.source in ("synthetic", "bids"):
 
 rule decode_eeg:
     input:
-        responses=sensor_preprocessed('eeg', 'responses'),
-        trials=sensor_preprocessed('eeg', 'trials'),
+        responses=sensor_preprocessed("eeg", "responses"),
+        trials=sensor_preprocessed("eeg", "trials"),
         embeddings=rules.embed_stimuli.output.embeddings,
         stimuli=STIMULI_TSV,
     output:
@@ -103,26 +103,28 @@ rule decode_eeg:
         ridge_predictions=f"{sensor_outputs('eeg', 'decode')}/ridge/predictions.npz",
         history=f"{sensor_outputs('eeg', 'decode')}/training.tsv",
         manifest=f"{sensor_outputs('eeg', 'decode')}/manifest.json",
-    params:
-        cfg=stage_config("decode", "eeg"),
-        modality="eeg",
-        code=script_code_hash("decode_sensors.py"),
     log:
         f"logs/decode/eeg-{LAYOUT.versions['decode_eeg']}/sub-{{sensor_subject}}.log",
+    conda:
+        "../envs/sensors.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=30,
-    conda:
-        "../envs/sensors.yaml"
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
+    params:
+        cfg=stage_config("decode", "eeg"),
+        modality="eeg",
+        code=script_code_hash("decode_sensors.py"),
     script:
         "../workflow/scripts/decode_sensors.py"
 
 
 use rule decode_eeg as decode_seeg with:
     input:
-        responses=sensor_preprocessed('seeg', 'responses'),
-        trials=sensor_preprocessed('seeg', 'trials'),
+        responses=sensor_preprocessed("seeg", "responses"),
+        trials=sensor_preprocessed("seeg", "trials"),
         embeddings=rules.embed_stimuli.output.embeddings,
         stimuli=STIMULI_TSV,
     output:
@@ -133,19 +135,19 @@ use rule decode_eeg as decode_seeg with:
         ridge_predictions=f"{sensor_outputs('seeg', 'decode')}/ridge/predictions.npz",
         history=f"{sensor_outputs('seeg', 'decode')}/training.tsv",
         manifest=f"{sensor_outputs('seeg', 'decode')}/manifest.json",
+    log:
+        f"logs/decode/seeg-{LAYOUT.versions['decode_seeg']}/sub-{{sensor_subject}}.log",
     params:
         cfg=stage_config("decode", "seeg"),
         modality="seeg",
         code=script_code_hash("decode_sensors.py"),
-    log:
-        f"logs/decode/seeg-{LAYOUT.versions['decode_seeg']}/sub-{{sensor_subject}}.log",
 
 
 rule evaluate_eeg:
     input:
-        responses=sensor_preprocessed('eeg', 'responses'),
-        trials=sensor_preprocessed('eeg', 'trials'),
-        noise_free=sensor_preprocessed('eeg', 'noise_free'),
+        responses=sensor_preprocessed("eeg", "responses"),
+        trials=sensor_preprocessed("eeg", "trials"),
+        noise_free=sensor_preprocessed("eeg", "noise_free"),
         weights=rules.decode_eeg.output.weights,
         ridge=rules.decode_eeg.output.ridge,
         embeddings=rules.embed_stimuli.output.embeddings,
@@ -153,28 +155,28 @@ rule evaluate_eeg:
     output:
         metrics=f"{sensor_outputs('eeg', 'evaluate')}/metrics.tsv",
         manifest=f"{sensor_outputs('eeg', 'evaluate')}/manifest.json",
+    log:
+        f"logs/evaluate/eeg-{LAYOUT.versions['evaluate_eeg']}/sub-{{sensor_subject}}.log",
+    conda:
+        "../envs/sensors.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         cfg=stage_config("evaluate"),
         modality="eeg",
         category=stage_config("decode", "eeg", "category"),
         code=script_code_hash("evaluate_sensors.py"),
-    log:
-        f"logs/evaluate/eeg-{LAYOUT.versions['evaluate_eeg']}/sub-{{sensor_subject}}.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    conda:
-        "../envs/sensors.yaml"
     script:
         "../workflow/scripts/evaluate_sensors.py"
 
 
 use rule evaluate_eeg as evaluate_seeg with:
     input:
-        responses=sensor_preprocessed('seeg', 'responses'),
-        trials=sensor_preprocessed('seeg', 'trials'),
-        noise_free=sensor_preprocessed('seeg', 'noise_free'),
+        responses=sensor_preprocessed("seeg", "responses"),
+        trials=sensor_preprocessed("seeg", "trials"),
+        noise_free=sensor_preprocessed("seeg", "noise_free"),
         weights=rules.decode_seeg.output.weights,
         ridge=rules.decode_seeg.output.ridge,
         embeddings=rules.embed_stimuli.output.embeddings,
@@ -182,10 +184,10 @@ use rule evaluate_eeg as evaluate_seeg with:
     output:
         metrics=f"{sensor_outputs('seeg', 'evaluate')}/metrics.tsv",
         manifest=f"{sensor_outputs('seeg', 'evaluate')}/manifest.json",
+    log:
+        f"logs/evaluate/seeg-{LAYOUT.versions['evaluate_seeg']}/sub-{{sensor_subject}}.log",
     params:
         cfg=stage_config("evaluate"),
         modality="seeg",
         category=stage_config("decode", "seeg", "category"),
         code=script_code_hash("evaluate_sensors.py"),
-    log:
-        f"logs/evaluate/seeg-{LAYOUT.versions['evaluate_seeg']}/sub-{{sensor_subject}}.log",

@@ -9,17 +9,19 @@ rule train_tiny_clip:
         weights=f"{STIM}/model/open_clip_model.safetensors",
         history=f"{STIM}/model/training.tsv",
         manifest=f"{STIM}/model/manifest.json",
-    params:
-        cfg=stage_config("stimuli", "clip", "tiny"),
-        code=script_code_hash("train_tiny_clip.py"),
     log:
         f"logs/stimuli/{LAYOUT.versions['stimuli']}/train_tiny_clip.log",
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
+    params:
+        cfg=stage_config("stimuli", "clip", "tiny"),
+        code=script_code_hash("train_tiny_clip.py"),
     script:
         "../workflow/scripts/train_tiny_clip.py"
 
@@ -32,17 +34,19 @@ rule embed_stimuli:
         embeddings=f"{STIM}/embeddings.npz",
         retrieval=f"{STIM}/caption_retrieval.json",
         manifest=f"{STIM}/manifest.json",
-    params:
-        clip=stage_config("stimuli", "clip"),
-        code=script_code_hash("embed_stimuli.py"),
-        model_dir=f"{STIM}/model",
     log:
         f"logs/stimuli/{LAYOUT.versions['stimuli']}/embed_stimuli.log",
+    conda:
+        "../envs/torch.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
+    params:
+        clip=stage_config("stimuli", "clip"),
+        code=script_code_hash("embed_stimuli.py"),
+        model_dir=f"{STIM}/model",
     script:
         "../workflow/scripts/embed_stimuli.py"

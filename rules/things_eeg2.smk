@@ -6,17 +6,17 @@ rule things_eeg2_stimuli:
     output:
         stimuli=STIMULI_TSV,
         manifest=f"{DATA}/manifest.json",
-    params:
-        cfg=stage_config("data", "things-eeg2"),
-        code=script_code_hash("things_eeg2_stimuli.py"),
     log:
         f"logs/data/{LAYOUT.versions['data']}/things_eeg2_stimuli.log",
+    conda:
+        "../envs/sensors.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/neuro.yaml"
+    params:
+        cfg=stage_config("data", "things-eeg2"),
+        code=script_code_hash("things_eeg2_stimuli.py"),
     script:
         "../workflow/scripts/things_eeg2_stimuli.py"
 
@@ -30,17 +30,17 @@ rule ingest_things_eeg2:
         noise_free=sensor_preprocessed("eeg", "noise_free"),
         conditions=f"{sensor_outputs('eeg', 'preprocess')}/conditions.npz",
         manifest=f"{sensor_outputs('eeg', 'preprocess')}/manifest.json",
-    params:
-        cfg=stage_config("data", "things-eeg2"),
-        preprocess=stage_config("preprocess", "eeg"),
-        code=script_code_hash("ingest_things_eeg2.py"),
     log:
         f"logs/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.log",
+    conda:
+        "../envs/sensors.yaml"
     threads: 1
     resources:
         mem_mb=16000,
         runtime=60,
-    conda:
-        "../envs/sensors.yaml"
+    params:
+        cfg=stage_config("data", "things-eeg2"),
+        preprocess=stage_config("preprocess", "eeg"),
+        code=script_code_hash("ingest_things_eeg2.py"),
     script:
         "../workflow/scripts/ingest_things_eeg2.py"

@@ -17,7 +17,7 @@ from neurorecon.decode.shared import (Checkpoint, SharedDecoder, adapt, predict,
                                       write_history)
 from neurorecon.responses import Responses
 from neurorecon.reconstruct.models import best_device
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 shared_cfg, cfg = snakemake.params.shared, snakemake.params.cfg
 subject, trained_on = snakemake.wildcards.subject, snakemake.params.trained_on

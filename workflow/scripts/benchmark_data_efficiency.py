@@ -15,7 +15,7 @@ from neurorecon.decode.shared import SharedDecoder, subject_data
 from neurorecon.evaluate.data_efficiency import data_efficiency, summarise
 from neurorecon.evaluate.embedding import noise_free_test_responses
 from neurorecon.responses import Responses
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 cfg, shared_cfg, adapt_cfg = snakemake.params.cfg, snakemake.params.shared, snakemake.params.adapt
 rois = shared_cfg["rois"]

@@ -14,7 +14,7 @@ from neurorecon.artifacts import atomic_path, write_manifest, write_text_atomic
 from neurorecon.decode.categories import category_centroids, category_epochs, cross_validate, decoded_embeddings
 from neurorecon.io.inputs import read_tsv
 from neurorecon.io.muse import read_muse_csv, recording_files
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 cfg, data = snakemake.params.cfg, snakemake.params.data
 files = recording_files(Path(data["recordings"]))

@@ -9,7 +9,7 @@ started = begin(snakemake)
 from neurorecon.artifacts import write_manifest
 from neurorecon.decode.ridge import decode_subject, save_predictions
 from neurorecon.responses import Responses
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 cfg = snakemake.params.cfg
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))

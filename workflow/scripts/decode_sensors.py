@@ -13,15 +13,17 @@ from neurorecon.decode.ridge import save_predictions
 from neurorecon.decode.sensors import fit_sensor_decoders
 from neurorecon.decode.shared import write_history
 from neurorecon.io.inputs import read_tsv
+from neurorecon.reconstruct.models import best_device
 from neurorecon.responses import Responses
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 torch.set_num_threads(snakemake.threads)
 subject, modality, cfg = snakemake.wildcards.sensor_subject, snakemake.params.modality, snakemake.params.cfg
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
 fitted = fit_sensor_decoders(responses, load_embeddings(Path(snakemake.input.embeddings)), read_tsv(snakemake.input.stimuli),
                              cfg, by_region=modality == "seeg",
-                             progress=lambda epochs: progress(epochs, f"{modality} encoder sub-{subject}"))
+                             progress=lambda epochs: progress(epochs, f"{modality} encoder sub-{subject}"),
+                             device=best_device())
 out_dir = Path(snakemake.output.manifest).parent
 fitted["encoder"].save(out_dir / "model", {"modality": modality, "subject": subject, "group_names": fitted["groups"],
                                            "channels": responses.channels, "times": responses.times.tolist()})

@@ -12,12 +12,14 @@ from PIL import Image
 
 from neurorecon.artifacts import write_json_atomic, write_manifest
 from neurorecon.io.inputs import read_tsv
-from neurorecon.stimuli.clip import caption_retrieval, embed_images, embed_texts, load_clip, save_embeddings
+from neurorecon.reconstruct.models import best_device
+from neurorecon.stimuli.clip import caption_retrieval, embed_images, embed_texts, load_clip
+from neurorecon.stimuli.embeddings import save_embeddings
 
 clip_cfg = snakemake.params.clip
 torch.set_num_threads(snakemake.threads)
 model = snakemake.params.model_dir if clip_cfg["model"] == "tiny" else clip_cfg["model"]
-bundle = load_clip(model, clip_cfg["pretrained"], device="cuda" if torch.cuda.is_available() else "cpu")
+bundle = load_clip(model, clip_cfg["pretrained"], device=best_device())
 stimuli = read_tsv(snakemake.input.stimuli, required=("stim_id", "stim_file", "split"))
 root = Path(snakemake.input.stimuli).parent.parent
 images = [Image.open(root / f).convert("RGB") for f in stimuli["stim_file"]]

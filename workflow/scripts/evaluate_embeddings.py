@@ -14,7 +14,7 @@ from neurorecon.decode.ridge import load_predictions
 from neurorecon.decode.saved import load_saved_decoder
 from neurorecon.evaluate.embedding import evaluate_subject
 from neurorecon.responses import Responses
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 subject = snakemake.wildcards.subject
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))

@@ -16,7 +16,8 @@ from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.evaluate.images import attribute_metrics, available_feature_fns, clip_image_features, image_metrics
 from neurorecon.reconstruct.models import clip_location
 from neurorecon.reconstruct.io import load_reconstructions
-from neurorecon.stimuli.clip import load_clip, load_embeddings
+from neurorecon.stimuli.clip import load_clip
+from neurorecon.stimuli.embeddings import load_embeddings
 from neurorecon.stimuli.images import load_stimulus_images, read_stimulus_table
 
 ATTRIBUTES = ("shape", "colour")  # columns of the synthetic world's stimulus table

@@ -15,7 +15,7 @@ from neurorecon.evaluate.embedding import noise_free_rows
 from neurorecon.evaluate.sensors import evaluate_sensor_subject
 from neurorecon.io.inputs import read_tsv
 from neurorecon.responses import Responses
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 subject, modality = snakemake.wildcards.sensor_subject, snakemake.params.modality
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))

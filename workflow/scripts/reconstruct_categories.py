@@ -21,7 +21,8 @@ from neurorecon.reconstruct.io import save_reconstructions, write_pngs
 from neurorecon.reconstruct.models import best_device, clip_location, vae_location
 from neurorecon.reconstruct.subject import choose_samples, draw_samples
 from neurorecon.reconstruct.vae import load_vae
-from neurorecon.stimuli.clip import embed_images, load_clip, load_embeddings
+from neurorecon.stimuli.clip import embed_images, load_clip
+from neurorecon.stimuli.embeddings import load_embeddings
 
 cfg, categories = snakemake.params.cfg, snakemake.params.categories
 torch.set_num_threads(snakemake.threads)

@@ -16,7 +16,7 @@ from neurorecon.decode.ridge import save_predictions
 from neurorecon.decode.shared import Checkpoint, predict, pretrain, subject_data, write_history
 from neurorecon.responses import Responses
 from neurorecon.reconstruct.models import best_device
-from neurorecon.stimuli.clip import load_embeddings
+from neurorecon.stimuli.embeddings import load_embeddings
 
 cfg = snakemake.params.cfg
 subjects = snakemake.params.subjects

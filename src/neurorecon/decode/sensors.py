@@ -197,7 +197,7 @@ def category_labels(stimuli, column: str | None) -> dict[str, int] | None:
 
 
 def fit_sensor_decoders(responses, embeddings: dict[str, np.ndarray], stimuli, cfg: dict, by_region: bool,
-                        progress: Callable | None = None) -> dict:
+                        progress: Callable | None = None, device: str = "cpu") -> dict:
     """Fit the ridge baseline and the encoder on the training rows; predict the test rows.
 
     Returns the two decoders, the encoder's loss history, the test stim_ids and both sets of
@@ -216,7 +216,7 @@ def fit_sensor_decoders(responses, embeddings: dict[str, np.ndarray], stimuli, c
     model, history = train_encoder(
         responses.epochs(responses.values[train]), targets, stimulus_index, groups, cfg,
         None if labels is None else np.array([labels[s] for s in train_ids]),
-        0 if labels is None else max(labels.values()) + 1, progress)
+        0 if labels is None else max(labels.values()) + 1, progress, device)
     test_x = responses.values[test]
     return {"ridge": ridge, "encoder": model, "history": history, "groups": group_names,
             "test_ids": responses.trials.loc[test, "stim_id"].astype(str).tolist(),

@@ -86,7 +86,8 @@ def _tiny_conditioning(embeds: torch.Tensor, generator: torch.Generator) -> tupl
             {"encoder_hidden_states": empty[:, None], "class_labels": empty})
 
 
-def train_tiny_unet(latents: np.ndarray, embeddings: np.ndarray, cfg: dict, out_dir: Path, progress=None) -> list[dict]:
+def train_tiny_unet(latents: np.ndarray, embeddings: np.ndarray, cfg: dict, out_dir: Path, progress=None,
+                    device: str = "cpu") -> list[dict]:
     """Train the tiny conditional UNet on VAE latents; save it with ``save_pretrained`` under
     ``out_dir/unet`` and its noise schedule under ``out_dir/scheduler``.
 
@@ -95,16 +96,17 @@ def train_tiny_unet(latents: np.ndarray, embeddings: np.ndarray, cfg: dict, out_
     images; each is replaced by zeros with probability ``condition_dropout`` (classifier-free
     guidance training). The saved weights are an exponential moving average of the trained ones
     (decay ``ema_decay``), which samples markedly cleaner after few steps. Returns the per-epoch
-    loss history.
+    loss history. Random draws come from a CPU generator, so the batches and noise are the same on
+    any ``device``.
     """
     from diffusers import DDPMScheduler, UNet2DConditionModel
 
     if len(latents) != len(embeddings):
         raise ValueError(f"{len(latents)} latents but {len(embeddings)} embeddings")
     torch.manual_seed(cfg["seed"])
-    x0 = torch.from_numpy(np.ascontiguousarray(latents)).float()
-    cond = torch.from_numpy(np.ascontiguousarray(embeddings)).float()
-    unet = UNet2DConditionModel(**tiny_unet_config(cfg, x0.shape[-1], x0.shape[1], cond.shape[1]))
+    x0 = torch.from_numpy(np.ascontiguousarray(latents)).float().to(device)
+    cond = torch.from_numpy(np.ascontiguousarray(embeddings)).float().to(device)
+    unet = UNet2DConditionModel(**tiny_unet_config(cfg, x0.shape[-1], x0.shape[1], cond.shape[1])).to(device)
     scheduler = DDPMScheduler(**TRAIN_SCHEDULE, prediction_type=cfg["prediction_type"])
     ema = [p.detach().clone() for p in unet.parameters()]
     optimiser, schedule = one_cycle_adamw(unet.parameters(), cfg, len(x0), weight_decay=0.01)
@@ -114,10 +116,11 @@ def train_tiny_unet(latents: np.ndarray, embeddings: np.ndarray, cfg: dict, out_
     for epoch in (progress or range)(cfg["epochs"]):
         total = 0.0
         for batch in shuffled_batches(len(x0), cfg["batch_size"], generator):
+            batch = batch.to(device)
             clean = x0[batch]
-            noise = torch.randn(clean.shape, generator=generator)
-            timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (len(batch),), generator=generator)
-            keep = (torch.rand(len(batch), generator=generator) >= cfg["condition_dropout"]).float()[:, None]
+            noise = torch.randn(clean.shape, generator=generator).to(device)
+            timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (len(batch),), generator=generator).to(device)
+            keep = (torch.rand(len(batch), generator=generator) >= cfg["condition_dropout"]).float()[:, None].to(device)
             embeds = cond[batch] * keep
             predicted = unet(scheduler.add_noise(clean, noise, timesteps), timesteps,
                              encoder_hidden_states=embeds[:, None], class_labels=embeds).sample

@@ -47,17 +47,18 @@ def tiny_vae_config(cfg: dict, image_size: int) -> dict:
     }
 
 
-def train_tiny_vae(images: np.ndarray, cfg: dict, out_dir: Path, progress=None) -> list[dict]:
+def train_tiny_vae(images: np.ndarray, cfg: dict, out_dir: Path, progress=None, device: str = "cpu") -> list[dict]:
     """Train a tiny AutoencoderKL (reconstruction + ``kl_weight`` x KL) and save it to ``out_dir``.
 
     After training, ``scaling_factor`` is set to 1 / std of the training latents, so scaled latents
-    have unit variance as the diffusion model expects. Returns the per-epoch loss history.
+    have unit variance as the diffusion model expects. Returns the per-epoch loss history. Random
+    draws come from a CPU generator, so they are the same on any ``device``.
     """
     from diffusers import AutoencoderKL
 
     torch.manual_seed(cfg["seed"])
-    vae = AutoencoderKL(**tiny_vae_config(cfg, images.shape[1]))
-    pixels = images_to_tensor(images)
+    vae = AutoencoderKL(**tiny_vae_config(cfg, images.shape[1])).to(device)
+    pixels = images_to_tensor(images).to(device)
     optimiser, schedule = one_cycle_adamw(vae.parameters(), cfg, len(pixels), weight_decay=0.01)
     generator = torch.Generator().manual_seed(cfg["seed"])
     history = []
@@ -65,9 +66,9 @@ def train_tiny_vae(images: np.ndarray, cfg: dict, out_dir: Path, progress=None) 
     for epoch in (progress or range)(cfg["epochs"]):
         total_recon = total_kl = 0.0
         for indices in shuffled_batches(len(pixels), cfg["batch_size"], generator):
-            batch = pixels[indices]
+            batch = pixels[indices.to(device)]
             posterior = vae.encode(batch).latent_dist
-            latents = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator)
+            latents = posterior.mean + posterior.std * torch.randn(posterior.mean.shape, generator=generator).to(device)
             recon = ((vae.decode(latents).sample - batch) ** 2).mean()
             kl = posterior.kl().mean() / batch[0].numel()
             loss = recon + cfg["kl_weight"] * kl

@@ -54,7 +54,7 @@ def _normalise_images(images: np.ndarray, mean: Sequence[float], std: Sequence[f
 
 
 def train_tiny_clip(
-    images: np.ndarray, captions: Sequence[str], cfg: dict, out_dir: Path, progress=None,
+    images: np.ndarray, captions: Sequence[str], cfg: dict, out_dir: Path, progress=None, device: str = "cpu",
 ) -> list[dict]:
     """Train a tiny OpenCLIP model contrastively on image-caption pairs; save it in the hub layout.
 
@@ -65,12 +65,12 @@ def train_tiny_clip(
 
     torch.manual_seed(cfg["seed"])
     model_cfg = tiny_model_config(cfg, images.shape[1])
-    model = open_clip.CLIP(**model_cfg)
+    model = open_clip.CLIP(**model_cfg).to(device)
     tokenizer = open_clip.SimpleTokenizer(context_length=cfg["context_length"])
     preprocess_cfg = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25], "interpolation": "bicubic",
                       "resize_mode": "shortest", "size": images.shape[1]}
-    pixels = _normalise_images(images, preprocess_cfg["mean"], preprocess_cfg["std"])
-    tokens = tokenizer(list(captions))
+    pixels = _normalise_images(images, preprocess_cfg["mean"], preprocess_cfg["std"]).to(device)
+    tokens = tokenizer(list(captions)).to(device)
     optimiser, schedule = one_cycle_adamw(model.parameters(), cfg, len(pixels), cfg["weight_decay"])
     generator = torch.Generator().manual_seed(cfg["seed"])
     history = []
@@ -78,9 +78,10 @@ def train_tiny_clip(
     for epoch in (progress or range)(cfg["epochs"]):
         total = 0.0
         for batch in shuffled_batches(len(pixels), cfg["batch_size"], generator):
+            batch = batch.to(device)
             image_features, text_features, logit_scale = model(pixels[batch], tokens[batch])[:3]
             logits = logit_scale * image_features @ text_features.T
-            labels = torch.arange(len(batch))
+            labels = torch.arange(len(batch), device=device)
             loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
             optimiser.zero_grad()
             loss.backward()
@@ -90,7 +91,7 @@ def train_tiny_clip(
         history.append({"epoch": epoch + 1, "loss": total / len(pixels)})
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_path(out_dir / WEIGHTS_FILE) as tmp:
         save_file(state, str(tmp))
     write_json_atomic(out_dir / CONFIG_FILE, {"model_cfg": model_cfg, "preprocess_cfg": preprocess_cfg})
@@ -155,15 +156,3 @@ def caption_retrieval(image_embeddings: np.ndarray, text_embeddings: np.ndarray,
         "chance": float(same.sum(1).mean() / len(captions)),
         "n": int(len(captions)),
     }
-
-
-def save_embeddings(path: Path, stim_ids: Sequence[str], image: np.ndarray, text: np.ndarray) -> None:
-    """Write embeddings as npz (no pickles): stim_ids, image (n, d), text (n, d)."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, stim_ids=np.asarray(stim_ids), image=image.astype(np.float32), text=text.astype(np.float32))
-
-
-def load_embeddings(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
