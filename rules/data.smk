@@ -35,7 +35,7 @@ rule synth_subject:
         "../envs/neuro.yaml"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=memory_for_bold(1500, 10),
         runtime=15,
     params:
         cfg=fmri_world_config(),

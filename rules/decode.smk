@@ -18,7 +18,7 @@ rule decode_ridge:
         "../envs/neuro.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=memory_for_inputs(1500, 8),
         runtime=20,
     params:
         cfg=stage_config("decode", "ridge"),

@@ -1,8 +1,11 @@
-"""Shared fixtures: tiny synthetic worlds written once per session, and the repository paths."""
+"""Shared fixtures: tiny synthetic worlds and one finished tiny workflow run, written once per
+session, and the repository paths."""
 
 from __future__ import annotations
 
 import copy
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -53,3 +56,17 @@ def tiny_world_root(tmp_path_factory, tiny_config) -> Path:
     for index in range(cfg["n_subjects"]):
         simulate_subject(world, cfg, index, root)
     return root
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory) -> Path:
+    """The tiny config run to the end by Snakemake. The digests of its numeric artifacts are kept
+    in digests.json as they were then, for runs that must repeat them (later tests edit the run)."""
+    from workflow_runs import artifact_digests, snakemake
+
+    workdir = tmp_path_factory.mktemp("workflow")
+    shutil.copy(REPO / "config" / "examples" / "tiny.yaml", workdir / "tiny.yaml")
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-4000:]
+    (workdir / "digests.json").write_text(json.dumps(artifact_digests(workdir), indent=1))
+    return workdir

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from neurorecon.reconstruct import diffusion, vae as vae_module
 from neurorecon.reconstruct.lowlevel import LowLevelSpace, fit_lowlevel, resize_images

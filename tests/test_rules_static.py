@@ -2,6 +2,8 @@
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,20 @@ def test_code_hash_changes_when_a_reached_module_changes(tmp_path, monkeypatch):
     assert artifacts.source_hash(script) == before       # not reached: no rerun
     (package / "sub" / "b.py").write_text("def f():\n    return 2\n")
     assert artifacts.source_hash(script) != before       # reached through a.py: rerun
+
+
+def test_snakefmt_leaves_the_rule_files_unchanged():
+    snakefmt = Path(sys.executable).parent / "snakefmt"
+    result = subprocess.run([str(snakefmt), "--check", "--diff", "Snakefile", "rules"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"snakefmt would change the rule files:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("example", [None, *sorted(p.name for p in (REPO / "config" / "examples").glob("*.yaml"))])
+def test_snakemake_lint_has_no_findings(example, tmp_path):
+    configs = [REPO / "config" / "config.yaml", *([REPO / "config" / "examples" / example] if example else [])]
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "--snakefile", str(REPO / "Snakefile"),
+                             "--configfile", *map(str, configs)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Congratulations, your workflow is in a good condition" in output, output[-3000:]

@@ -1,10 +1,11 @@
 """The workflow end to end through Snakemake on the tiny config, and its rerun semantics."""
 
-import re
+import json
+import os
 import shutil
+import signal
 import subprocess
-import sys
-from pathlib import Path
+import time
 
 import numpy as np
 import pandas as pd
@@ -12,40 +13,9 @@ import pytest
 import yaml
 
 from conftest import REPO, SHARED_DATA
+from workflow_runs import SNAKEMAKE, artifact_digests, differing, edited_config, planned_jobs, snakemake
 
 pytestmark = pytest.mark.slow
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
-
-
-def snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> subprocess.CompletedProcess:
-    config = ["--configfile", str(configfile or workdir / "tiny.yaml")]
-    return subprocess.run([*SNAKEMAKE, *config, *args], cwd=workdir, capture_output=True, text=True, timeout=1200)
-
-
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's "Job stats" table."""
-    table = output.split("Job stats:")[1].split("total")[0]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
-
-
-def edited_config(workdir: Path, section: tuple[str, ...], value) -> Path:
-    config = yaml.safe_load((workdir / "tiny.yaml").read_text())
-    node = config
-    for key in section[:-1]:
-        node = node.setdefault(key, {})
-    node[section[-1]] = value
-    path = workdir / f"edited-{'-'.join(section)}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    shutil.copy(REPO / "config" / "examples" / "tiny.yaml", workdir / "tiny.yaml")
-    result = snakemake(workdir)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return workdir
 
 
 def test_run_writes_summary_report_and_manifests(finished_run):
@@ -173,6 +143,49 @@ def test_config_edit_reruns_the_stage_and_below_only(finished_run, section, valu
     result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, section, value))
     assert result.returncode == 0, result.stderr[-3000:]
     assert planned_jobs(result.stdout) == expected
+
+
+def test_editing_a_src_module_reruns_the_rules_whose_scripts_use_it(finished_run, tmp_path):
+    """Each rule passes the hash of the src/ code its script reaches: a library edit reruns exactly
+    those rules and what depends on their outputs."""
+    from neurorecon.artifacts import source_closure
+
+    code = tmp_path / "code"
+    for name in ("Snakefile", "rules", "workflow", "src", "config", "profiles"):
+        (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, code / name)
+    module = code / "src" / "neurorecon" / "evaluate" / "sensors.py"
+    reached_by = sorted(s.stem for s in (code / "workflow" / "scripts").glob("*.py") if module in source_closure(s))
+    assert reached_by == ["evaluate_sensors"]
+    module.write_text(module.read_text() + "\n# an edit\n")
+    result = snakemake(finished_run, "--dry-run", snakefile=code / "Snakefile")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert planned_jobs(result.stdout) == {"evaluate_eeg": 1, "evaluate_seeg": 1, "report": 1, "all": 1}
+
+
+def test_killed_run_completes_with_rerun_incomplete_and_byte_identical_artifacts(finished_run, tmp_path):
+    """SIGKILL the whole run while the tiny CLIP is training: nothing half-written looks complete,
+    and the rerun finishes with the same bytes as the uninterrupted run of the same seed."""
+    shutil.copy(finished_run / "tiny.yaml", tmp_path / "tiny.yaml")
+    command = [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
+               "--until", "decode_ridge"]
+    run = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list((tmp_path / "logs").glob("stimuli/*/train_tiny_clip.log")):
+        assert run.poll() is None and time.monotonic() < deadline, "the run never reached train_tiny_clip"
+        time.sleep(0.5)
+    time.sleep(1)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    clip = next((tmp_path / "results" / "stimuli").glob("clip-*"))
+    assert not (clip / "model" / "open_clip_model.safetensors").exists()
+    assert list((tmp_path / ".snakemake" / "incomplete").iterdir()), "Snakemake did not mark the killed job incomplete"
+
+    rerun = snakemake(tmp_path, "--rerun-incomplete", "--until", "decode_ridge")
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    digests = artifact_digests(tmp_path)
+    assert any(path.endswith("predictions.npz") for path in digests) and len(digests) > 20
+    assert differing(digests, json.loads((finished_run / "digests.json").read_text())) == []
 
 
 def test_typo_in_config_fails_before_any_job(finished_run):

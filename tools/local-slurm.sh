@@ -84,6 +84,7 @@ AccountingStorageHost=localhost
 AccountingStoragePort=$((PORT + 2))
 AccountingStoragePass=$MUNGE_SOCKET
 AccountingStorageEnforce=associations
+AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory

@@ -1,8 +1,11 @@
 """Plumbing shared by the rule scripts: import path, thread limits, logging to the rule's log."""
 
+import atexit
 import logging
 import os
+import resource
 import sys
+import time
 from pathlib import Path
 
 
@@ -23,9 +26,16 @@ def begin(snakemake) -> str:
         previous_hook(kind, error, trace)
 
     sys.excepthook = log_then_raise
+    atexit.register(_log_usage, time.monotonic())
     from neurorecon.artifacts import now_iso
 
     return now_iso()
+
+
+def _log_usage(started: float) -> None:
+    """Last log line: the job's wall time and peak memory, to size its mem_mb and runtime against."""
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    logging.getLogger("neurorecon").info("wall %.1f s, peak memory %.0f MB", time.monotonic() - started, peak_mb)
 
 
 def subject_of(snakemake) -> str:

@@ -1,0 +1,103 @@
+"""The workflow on a real SLURM: tools/local-slurm.sh brings up one node with accounting (MariaDB +
+slurmdbd, as clusters have it), the tiny config goes through `--executor slurm` with
+profiles/slurm, and the jobs must be SLURM jobs whose results equal the local run's byte for byte.
+A SLURM job that fails must end the run promptly."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from workflow_runs import SNAKEMAKE, artifact_digests, differing, planned_jobs, snakemake
+
+pytestmark = pytest.mark.slow
+LOCAL_SLURM = REPO / "tools" / "local-slurm.sh"
+
+
+@pytest.fixture(scope="module")
+def slurm_env() -> dict:
+    """The environment that reaches the local cluster; stops the cluster afterwards only if this
+    fixture started it."""
+    if shutil.which("sbatch") is None and os.geteuid() != 0:
+        pytest.skip("SLURM is not installed and installing it needs root")
+    was_running = subprocess.run([LOCAL_SLURM, "status"], capture_output=True).returncode == 0
+    started = subprocess.run([LOCAL_SLURM, "start"], capture_output=True, text=True, timeout=900)
+    assert started.returncode == 0, started.stderr
+    conf = subprocess.run([LOCAL_SLURM, "env"], capture_output=True, text=True, check=True).stdout
+    yield {**os.environ, "SLURM_CONF": conf.strip().split("=", 1)[1]}
+    if not was_running:
+        subprocess.run([LOCAL_SLURM, "stop"], capture_output=True, timeout=120)
+
+
+def slurm_workdir(workdir: Path) -> Path:
+    """The tiny config for a CPU-only cluster and profiles/slurm with this cluster's account and
+    partition filled in (what a user edits), checking status every few seconds."""
+    config = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())
+    config["compute"] = {"gpus": 0}
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config))
+    profile = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    profile["default-resources"].update(slurm_account="default", slurm_partition="debug")
+    profile.update({"slurm-init-seconds-before-status-checks": 2, "latency-wait": 5})
+    (workdir / "profile").mkdir()
+    (workdir / "profile" / "config.yaml").write_text(yaml.safe_dump(profile))
+    return workdir
+
+
+def sacct_jobs(env: dict, since: str) -> list[dict]:
+    """SLURM's accounting records of the jobs that started since ``since``."""
+    fields = ["JobID", "JobName", "State", "ExitCode", "Account", "Comment"]
+    out = subprocess.run(["sacct", "-X", "--parsable2", "--noheader", f"--starttime={since}",
+                          f"--format={','.join(fields)}"], capture_output=True, text=True, env=env, check=True).stdout
+    return [dict(zip(fields, line.split("|"))) for line in out.splitlines() if line]
+
+
+def test_tiny_config_runs_as_slurm_jobs_and_equals_the_local_run(slurm_env, finished_run, tmp_path):
+    workdir = slurm_workdir(tmp_path)
+    since = time.strftime("%Y-%m-%dT%H:%M:%S")
+    result = snakemake(workdir, "--workflow-profile", "profile", cores=None, timeout=2400, env=slurm_env)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    output = result.stdout + result.stderr
+    planned = planned_jobs(output)
+    run_id = re.search(r"SLURM run ID: ([0-9a-f-]+)", output).group(1)   # the plugin names every job so
+    jobs = [job for job in sacct_jobs(slurm_env, since) if job["JobName"] == run_id]
+    assert len(jobs) == sum(planned.values()) - planned["all"]   # every job but the target ran on SLURM
+    assert {job["State"] for job in jobs} == {"COMPLETED"} and {job["Account"] for job in jobs} == {"default"}
+    assert {job["Comment"].split("_wildcards")[0].removeprefix("rule_") for job in jobs} == set(planned) - {"all"}
+
+    reference = json.loads((finished_run / "digests.json").read_text())
+    digests = artifact_digests(workdir)
+    assert set(digests) == set(reference)
+    assert differing(digests, reference) == []
+
+
+def test_a_failed_slurm_job_fails_the_run_promptly_and_leaves_no_output(slurm_env, tmp_path):
+    """A job that ends badly on the cluster (here cancelled, as a preemption or an admin would) must
+    fail the Snakemake run within a bounded time, not leave it polling forever."""
+    workdir = slurm_workdir(tmp_path)
+    command = [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--configfile", "tiny.yaml",
+               "--workflow-profile", "profile", "--until", "train_tiny_clip"]
+    run = subprocess.Popen(command, cwd=workdir, env=slurm_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    job = ""
+    while not job:
+        assert run.poll() is None and time.monotonic() < deadline, "no job reached the RUNNING state"
+        time.sleep(0.5)
+        job = subprocess.run(["squeue", "--noheader", "--states=RUNNING", "--format=%i"], capture_output=True,
+                             text=True, env=slurm_env).stdout.strip()
+    subprocess.run(["scancel", job], check=True, env=slurm_env)
+    cancelled = time.monotonic()
+    output, _ = run.communicate(timeout=180)
+    assert run.returncode != 0
+    assert time.monotonic() - cancelled < 120
+    assert "CANCELLED" in output
+    clip = next((workdir / "results" / "stimuli").glob("clip-*"))
+    assert not (clip / "model" / "open_clip_model.safetensors").exists()
