@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from neurorecon.artifacts import canonical_json, source_hash
 from neurorecon.config import check_config_combinations, check_config_keys
 from neurorecon.layout import build_layout
-from neurorecon.resources import memory_mb, synthetic_bold_mb
+from neurorecon.resources import memory_mb, synthetic_bold_mb, training_minutes
 
 SCHEMA_PATH = Path(workflow.basedir) / "config" / "schema.yaml"
 check_config_keys(config, yaml.safe_load(SCHEMA_PATH.read_text()))
@@ -127,6 +127,13 @@ def memory_for_bold(base_mb, copies):
 def memory_for_inputs(base_mb, copies):
     """A mem_mb resource: ``base_mb`` plus ``copies`` of the job's input files."""
     return lambda wildcards, input: memory_mb(base_mb, input.size_mb, copies)
+
+
+def training_runtime(keys, items, seconds_per_item_epoch, floor_minutes):
+    """The runtime (minutes) of a tiny model's training, from its config section's item count
+    (``items``) and epochs; the seconds per item and epoch were measured on one CPU core."""
+    cfg = stage_config(*keys)
+    return training_minutes(cfg[items], cfg["epochs"], seconds_per_item_epoch, floor_minutes)
 
 
 def folder_above(file, levels):

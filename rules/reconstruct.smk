@@ -17,7 +17,7 @@ rule train_tiny_vae:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=training_runtime(("reconstruct", "vae", "tiny"), "n_images", 0.015, 30),
         gpu=GPUS,
         gpu_model=GPU_MODEL,
     params:
@@ -45,7 +45,7 @@ rule train_tiny_diffusion:
     threads: 2
     resources:
         mem_mb=4000,
-        runtime=90,
+        runtime=training_runtime(("reconstruct", "diffusion", "tiny"), "n_images", 0.012, 60),
         gpu=GPUS,
         gpu_model=GPU_MODEL,
     params:

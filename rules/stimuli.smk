@@ -16,7 +16,7 @@ rule train_tiny_clip:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=training_runtime(("stimuli", "clip", "tiny"), "n_pairs", 0.005, 30),
         gpu=GPUS,
         gpu_model=GPU_MODEL,
     params:
