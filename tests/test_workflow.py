@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -154,18 +155,19 @@ def test_editing_a_src_module_reruns_the_rules_whose_scripts_use_it(finished_run
     code.mkdir()
     for name in ("Snakefile", "rules", "workflow", "src", "config", "profiles"):
         (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, code / name)
-    module = code / "src" / "neurorecon" / "evaluate" / "sensors.py"
-    reached_by = sorted(s.stem for s in (code / "workflow" / "scripts").glob("*.py") if module in source_closure(s))
-    assert reached_by == ["evaluate_sensors"]
-    module.write_text(module.read_text() + "\n# an edit\n")
+    module = Path("src") / "neurorecon" / "evaluate" / "sensors.py"
+    scripts = (REPO / "workflow" / "scripts").glob("*.py")
+    assert sorted(s.stem for s in scripts if REPO / module in source_closure(s)) == ["evaluate_sensors"]
+    (code / module).write_text((code / module).read_text() + "\n# an edit\n")
     result = snakemake(finished_run, "--dry-run", snakefile=code / "Snakefile")
     assert result.returncode == 0, result.stderr[-3000:]
     assert planned_jobs(result.stdout) == {"evaluate_eeg": 1, "evaluate_seeg": 1, "report": 1, "all": 1}
 
 
 def test_killed_run_completes_with_rerun_incomplete_and_byte_identical_artifacts(finished_run, tmp_path):
-    """SIGKILL the whole run while the tiny CLIP is training: nothing half-written looks complete,
-    and the rerun finishes with the same bytes as the uninterrupted run of the same seed."""
+    """SIGKILL the whole run while the tiny CLIP is training (a crashed node, the OOM killer):
+    nothing half-written looks complete, and after `--unlock` the rerun finishes with the same
+    bytes as the uninterrupted run of the same seed."""
     shutil.copy(finished_run / "tiny.yaml", tmp_path / "tiny.yaml")
     command = [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
                "--until", "decode_ridge"]
@@ -181,6 +183,7 @@ def test_killed_run_completes_with_rerun_incomplete_and_byte_identical_artifacts
     assert not list(tmp_path.glob("results/**/open_clip_model.safetensors"))
     assert list((tmp_path / ".snakemake" / "incomplete").iterdir()), "Snakemake did not mark the killed job incomplete"
 
+    assert snakemake(tmp_path, "--unlock").returncode == 0     # a killed run leaves its lock behind
     rerun = snakemake(tmp_path, "--rerun-incomplete", "--until", "decode_ridge")
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     digests = artifact_digests(tmp_path)
