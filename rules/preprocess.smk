@@ -15,7 +15,7 @@ rule preprocess_fmri:
         "../envs/neuro.yaml"
     threads: 1
     resources:
-        mem_mb=memory_for_bold(1500, 8),
+        mem_mb=memory_for_bold(1000, 8),
         runtime=30,
     params:
         cfg=stage_config("preprocess", "fmri"),

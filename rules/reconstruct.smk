@@ -16,7 +16,7 @@ rule train_tiny_vae:
         "../envs/diffusion.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=3000,
         runtime=training_runtime(("reconstruct", "vae", "tiny"), "n_images", 0.015, 30),
         gpu=GPUS,
         gpu_model=GPU_MODEL,
@@ -44,7 +44,7 @@ rule train_tiny_diffusion:
         "../envs/diffusion.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=3000,
         runtime=training_runtime(("reconstruct", "diffusion", "tiny"), "n_images", 0.012, 60),
         gpu=GPUS,
         gpu_model=GPU_MODEL,
@@ -108,7 +108,7 @@ rule reconstruct_images:
         "../envs/diffusion.yaml"
     threads: 1
     resources:
-        mem_mb=6000,
+        mem_mb=3000 if TINY_DIFFUSION else 16000,
         runtime=60,
         gpu=GPUS,
         gpu_model=GPU_MODEL,

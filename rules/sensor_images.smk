@@ -63,7 +63,7 @@ for _modality in LAYOUT.sensor_images:
             "../envs/diffusion.yaml"
         threads: 1
         resources:
-            mem_mb=6000,
+            mem_mb=3000 if TINY_DIFFUSION else 16000,
             runtime=60,
             gpu=GPUS,
             gpu_model=GPU_MODEL,

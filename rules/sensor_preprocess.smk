@@ -17,7 +17,7 @@ rule preprocess_eeg:
         "../envs/sensors.yaml"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=memory_for_inputs(2000, 10),
         runtime=20,
     params:
         cfg=stage_config("preprocess", "eeg"),
@@ -41,7 +41,7 @@ use rule preprocess_eeg as preprocess_seeg with:
     log:
         f"logs/preprocess/seeg-{LAYOUT.versions['preprocess_seeg']}/sub-{{sensor_subject}}.log",
     resources:
-        mem_mb=4000,
+        mem_mb=memory_for_inputs(2000, 10),
         runtime=20,
     params:
         cfg=stage_config("preprocess", "seeg"),

@@ -15,7 +15,7 @@ rule train_tiny_clip:
         "../envs/torch.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=3000,
         runtime=training_runtime(("stimuli", "clip", "tiny"), "n_pairs", 0.005, 30),
         gpu=GPUS,
         gpu_model=GPU_MODEL,
@@ -40,7 +40,7 @@ rule embed_stimuli:
         "../envs/torch.yaml"
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=3000 if TINY_CLIP else 12000,
         runtime=30,
         gpu=GPUS,
         gpu_model=GPU_MODEL,

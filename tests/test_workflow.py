@@ -208,6 +208,7 @@ def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, t
     config["data"] = {"source": "bids", "bids": {"root": str(bids_root), "subjects": ["01"], "eeg_subjects": ["eeg01"]}}
     config["decode"]["adapt"]["subjects"] = []
     config["reconstruct"]["sensors"] = []
+    config["reconstruct"]["diffusion"]["model"] = "none"   # the generator reads embeddings only; tested above
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -215,7 +216,7 @@ def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, t
     assert set(summary["subject"]) == {"01", "eeg01", "all"}
     assert set(summary.loc[summary["subject"] == "eeg01", "modality"]) == {"eeg"}
     assert summary["ceiling"].isna().all()          # no ground truth in a user's dataset
-    assert "ridge-diffusion" in set(summary["method"])
+    assert "ridge-lowlevel" in set(summary["method"])
     assert not (tmp_path / "results" / "data").exists()
 
 
@@ -231,6 +232,7 @@ def test_nsd_source_runs_from_nsd_layout(tmp_path):
     config["decode"]["adapt"]["subjects"] = []
     config["reconstruct"]["sensors"] = []
     config["reconstruct"]["lowlevel"]["rois"] = ["nsdgeneral"]
+    config["reconstruct"]["diffusion"]["model"] = "none"
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
