@@ -170,7 +170,7 @@ def test_killed_run_completes_with_rerun_incomplete_and_byte_identical_artifacts
     bytes as the uninterrupted run of the same seed."""
     shutil.copy(finished_run / "tiny.yaml", tmp_path / "tiny.yaml")
     command = [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--configfile", "tiny.yaml", "--cores", "2",
-               "--until", "decode_ridge"]
+               "--until", "embed_stimuli"]
     run = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
     deadline = time.monotonic() + 600
@@ -184,10 +184,10 @@ def test_killed_run_completes_with_rerun_incomplete_and_byte_identical_artifacts
     assert list((tmp_path / ".snakemake" / "incomplete").iterdir()), "Snakemake did not mark the killed job incomplete"
 
     assert snakemake(tmp_path, "--unlock").returncode == 0     # a killed run leaves its lock behind
-    rerun = snakemake(tmp_path, "--rerun-incomplete", "--until", "decode_ridge")
+    rerun = snakemake(tmp_path, "--rerun-incomplete", "--until", "embed_stimuli")
     assert rerun.returncode == 0, rerun.stderr[-4000:]
     digests = artifact_digests(tmp_path)
-    assert any(path.endswith("predictions.npz") for path in digests) and len(digests) > 20
+    assert any(path.endswith("embeddings.npz") for path in digests) and len(digests) > 20
     assert differing(digests, json.loads((finished_run / "digests.json").read_text())) == []
 
 
