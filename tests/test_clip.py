@@ -10,8 +10,8 @@ from PIL import Image
 from neurorecon.stimuli import clip
 from neurorecon.synth.scenes import draw_scene, sample_scenes
 
-TINY = dict(seed=0, embed_dim=16, layers=1, width=32, head_width=16, patch_size=8, context_length=24,
-            learning_rate=2e-3, weight_decay=0.1, epochs=2, batch_size=32)
+TINY = dict(seed=0, embed_dim=16, vision_tower="resnet", resnet_width=8, layers=1, width=32, head_width=16,
+            patch_size=8, context_length=24, learning_rate=2e-3, weight_decay=0.1, epochs=2, batch_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,15 @@ def test_training_is_deterministic(tmp_path):
     clip.train_tiny_clip(images, caps, cfg, tmp_path / "a")
     clip.train_tiny_clip(images, caps, cfg, tmp_path / "b")
     assert (tmp_path / "a" / clip.WEIGHTS_FILE).read_bytes() == (tmp_path / "b" / clip.WEIGHTS_FILE).read_bytes()
+
+
+def test_vit_tower_trains_and_loads_back(tmp_path):
+    scenes = sample_scenes(32, np.random.default_rng(2))
+    images = np.stack([draw_scene(s, 32) for s in scenes])
+    clip.train_tiny_clip(images, [s.caption for s in scenes], {**TINY, "vision_tower": "vit", "epochs": 1}, tmp_path)
+    saved = json.loads((tmp_path / clip.CONFIG_FILE).read_text())
+    assert saved["model_cfg"]["vision_cfg"]["patch_size"] == 8
+    assert clip.embed_images(clip.load_clip(str(tmp_path)), [Image.fromarray(images[0])]).shape == (1, 16)
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):

@@ -120,6 +120,15 @@ def test_impossible_combinations_are_named():
         check_config_combinations(config)
 
 
+def test_resnet_clip_tower_needs_an_image_side_divisible_by_32():
+    config = load_config("tiny")
+    config["stimuli"]["clip"]["tiny"].update(image_size=16)
+    with pytest.raises(ConfigError, match="image_size is 16, but the resnet vision_tower needs a multiple of 32"):
+        check_config_combinations(config)
+    config["stimuli"]["clip"]["tiny"].update(vision_tower="vit")
+    check_config_combinations(config)
+
+
 @pytest.mark.parametrize("edit, expected", [
     (lambda c: c["decode"]["adapt"].update(fraction=0.25), {"adapt", "evaluate_adapt"}),
     (lambda c: c["decode"]["adapt"].update(subjects=["02", "03"]), set()),   # new subject: new jobs, same folders

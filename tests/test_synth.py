@@ -30,6 +30,18 @@ def test_sample_scenes_balances_shapes_and_colours():
     assert pd.Series([s.colour for s in scenes]).value_counts().tolist() == [10] * 6
 
 
+def test_shape_variant_groups_differ_in_shape_only():
+    scenes = sc.sample_shape_variant_groups(10, 3, np.random.default_rng(0))
+    assert len(scenes) == 10
+    for start in range(0, 10, 3):
+        group = scenes[start:start + 3]
+        assert len({s.shape for s in group}) == len(group)
+        assert len({(s.colour, s.size, s.row, s.column, s.background, s.texture_seed, s.tint) for s in group}) == 1
+    assert scenes[0].colour != scenes[3].colour or scenes[0].texture_seed != scenes[3].texture_seed
+    with pytest.raises(ValueError, match="1 to 6 scenes"):
+        sc.sample_shape_variant_groups(10, 7, np.random.default_rng(0))
+
+
 def test_lowlevel_features_are_zero_for_mid_grey():
     grey = np.full((1, 16, 16, 3), 127.5)
     assert np.allclose(sc.lowlevel_features(grey, grid=8), 0, atol=1e-9)

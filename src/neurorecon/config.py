@@ -51,6 +51,7 @@ def check_config_combinations(config: dict) -> None:
         raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
                           "use 'image'")
     _check_cross_subject(config)
+    _check_tiny_clip(config["stimuli"]["clip"])
     categories = config["decode"]["categories"]
     if source == "muse" and categories["reconstruct_with"] not in categories["methods"]:
         raise ConfigError(f"decode.categories.reconstruct_with is {categories['reconstruct_with']!r}, which is not in "
@@ -66,6 +67,16 @@ def check_config_combinations(config: dict) -> None:
                           ("reconstruct.lowlevel.rois", config["reconstruct"]["lowlevel"]["rois"])):
             if rois not in (None, ["visual"]):
                 raise ConfigError(f"{key} is {rois}, but the Miyawaki responses have one ROI, 'visual'; set it to null")
+
+
+RESNET_DOWNSAMPLING = 32  # OpenCLIP's ModifiedResNet: stem /4, three strided stages /8
+
+
+def _check_tiny_clip(clip: dict) -> None:
+    tiny = clip["tiny"]
+    if clip["model"] == "tiny" and tiny["vision_tower"] == "resnet" and tiny["image_size"] % RESNET_DOWNSAMPLING:
+        raise ConfigError(f"stimuli.clip.tiny.image_size is {tiny['image_size']}, but the resnet vision_tower needs a "
+                          f"multiple of {RESNET_DOWNSAMPLING}; set image_size: 32 or more, or vision_tower: vit")
 
 
 def _check_cross_subject(config: dict) -> None:

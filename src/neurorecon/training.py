@@ -9,17 +9,37 @@ from typing import Iterator
 import torch
 
 
-def one_cycle_adamw(parameters, cfg: dict, n_items: int, weight_decay: float):
-    """AdamW and a OneCycleLR schedule (10% warm-up) over ``cfg["epochs"]`` epochs of ``n_items``."""
+def batches_per_epoch(n_items: int, batch_size: int, group: int = 1) -> int:
+    """How many minibatches :func:`shuffled_batches` yields per epoch."""
+    if group == 1:
+        return math.ceil(n_items / batch_size)
+    return math.ceil(math.ceil(n_items / group) / max(1, batch_size // group))
+
+
+def one_cycle_adamw(parameters, cfg: dict, n_items: int, weight_decay: float, group: int = 1):
+    """AdamW and a OneCycleLR schedule (10% warm-up) over ``cfg["epochs"]`` epochs of ``n_items``
+    in minibatches of whole ``group``s (see :func:`shuffled_batches`)."""
     optimiser = torch.optim.AdamW(parameters, lr=cfg["learning_rate"], weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(n_items / cfg["batch_size"])
+    steps_per_epoch = batches_per_epoch(n_items, cfg["batch_size"], group)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=cfg["learning_rate"], total_steps=cfg["epochs"] * steps_per_epoch, pct_start=0.1)
     return optimiser, schedule
 
 
-def shuffled_batches(n_items: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Index tensors of one epoch's minibatches, in an order drawn from ``generator``."""
-    order = torch.randperm(n_items, generator=generator)
-    for start in range(0, n_items, batch_size):
-        yield order[start:start + batch_size]
+def shuffled_batches(n_items: int, batch_size: int, generator: torch.Generator, group: int = 1
+                     ) -> Iterator[torch.Tensor]:
+    """Index tensors of one epoch's minibatches, in an order drawn from ``generator``.
+
+    ``group`` > 1 keeps consecutive items ``[k * group, (k + 1) * group)`` together in one batch
+    (contrastive hard negatives); batches then hold ``batch_size // group`` whole groups.
+    """
+    if group == 1:
+        order = torch.randperm(n_items, generator=generator)
+        for start in range(0, n_items, batch_size):
+            yield order[start:start + batch_size]
+        return
+    groups = torch.randperm(-(-n_items // group), generator=generator)
+    per_batch = max(1, batch_size // group)
+    for start in range(0, len(groups), per_batch):
+        members = (groups[start:start + per_batch, None] * group + torch.arange(group)[None]).reshape(-1)
+        yield members[members < n_items]

@@ -17,11 +17,13 @@ from neurorecon.stimuli.images import training_images
 cfg = snakemake.params.cfg
 device = best_device()
 torch.set_num_threads(snakemake.threads)
+# shape variants are synthetic scenes only; a dataset's own photographs come one by one
+group = cfg["shape_variants"] if cfg["training_images"] == "synthetic" else 1
 images, captions = training_images(cfg["training_images"], cfg["n_pairs"], cfg["image_size"], [cfg["seed"], 7],
-                                   snakemake.input.get("stimuli"))
+                                   snakemake.input.get("stimuli"), shape_variants=group)
 history = train_tiny_clip(images, captions, cfg, Path(snakemake.output.config).parent,
                           progress=lambda n: progress(range(n), "train tiny CLIP (epochs)"),
-                          device=device)
+                          device=device, group=group)
 write_text_atomic(snakemake.output.history, pd.DataFrame(history).to_csv(sep="\t", index=False))
 write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=cfg,
                outputs=[snakemake.output.config, snakemake.output.weights, snakemake.output.history],

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from neurorecon.artifacts import atomic_path, write_json_atomic
+from neurorecon.config import RESNET_DOWNSAMPLING
 from neurorecon.training import one_cycle_adamw, shuffled_batches
 
 CONFIG_FILE = "open_clip_config.json"
@@ -37,11 +38,23 @@ class ClipBundle:
 
 
 def tiny_model_config(cfg: dict, image_size: int) -> dict:
-    """An OpenCLIP model config (ViT image tower + text transformer) sized by ``cfg``."""
+    """An OpenCLIP model config sized by ``cfg``: a text transformer, and an image tower that is
+    either a small ``ModifiedResNet`` (one bottleneck block per stage, ``resnet_width`` stem
+    channels; convolutions pick up the shapes of our scenes far sooner than patches do) or a ViT."""
+    if cfg["vision_tower"] == "resnet":
+        if image_size % RESNET_DOWNSAMPLING:
+            raise ValueError(f"the tiny CLIP's resnet tower needs an image size that is a multiple of "
+                             f"{RESNET_DOWNSAMPLING}, got {image_size}; use vision_tower: vit or a larger image_size")
+        vision = {"image_size": image_size, "layers": [1, 1, 1, 1], "width": cfg["resnet_width"],
+                  "head_width": cfg["head_width"]}
+    elif cfg["vision_tower"] == "vit":
+        vision = {"image_size": image_size, "layers": cfg["layers"], "width": cfg["width"],
+                  "head_width": cfg["head_width"], "patch_size": cfg["patch_size"]}
+    else:
+        raise ValueError(f"unknown vision_tower {cfg['vision_tower']!r}; expected 'resnet' or 'vit'")
     return {
         "embed_dim": cfg["embed_dim"],
-        "vision_cfg": {"image_size": image_size, "layers": cfg["layers"], "width": cfg["width"],
-                       "head_width": cfg["head_width"], "patch_size": cfg["patch_size"]},
+        "vision_cfg": vision,
         "text_cfg": {"context_length": cfg["context_length"], "vocab_size": 49408, "width": cfg["width"],
                      "heads": cfg["width"] // cfg["head_width"], "layers": cfg["layers"]},
     }
@@ -55,10 +68,12 @@ def _normalise_images(images: np.ndarray, mean: Sequence[float], std: Sequence[f
 
 def train_tiny_clip(
     images: np.ndarray, captions: Sequence[str], cfg: dict, out_dir: Path, progress=None, device: str = "cpu",
+    group: int = 1,
 ) -> list[dict]:
     """Train a tiny OpenCLIP model contrastively on image-caption pairs; save it in the hub layout.
 
-    Returns the per-epoch loss history. Deterministic for a given ``cfg["seed"]`` on one device.
+    ``group`` > 1: consecutive pairs form hard-negative groups (scenes that differ in one
+    attribute), each kept within one minibatch. Returns the per-epoch loss history. Deterministic for a given ``cfg["seed"]`` on one device.
     """
     import open_clip
     from safetensors.torch import save_file
@@ -71,13 +86,13 @@ def train_tiny_clip(
                       "resize_mode": "shortest", "size": images.shape[1]}
     pixels = _normalise_images(images, preprocess_cfg["mean"], preprocess_cfg["std"]).to(device)
     tokens = tokenizer(list(captions)).to(device)
-    optimiser, schedule = one_cycle_adamw(model.parameters(), cfg, len(pixels), cfg["weight_decay"])
+    optimiser, schedule = one_cycle_adamw(model.parameters(), cfg, len(pixels), cfg["weight_decay"], group)
     generator = torch.Generator().manual_seed(cfg["seed"])
     history = []
     model.train()
     for epoch in (progress or range)(cfg["epochs"]):
         total = 0.0
-        for batch in shuffled_batches(len(pixels), cfg["batch_size"], generator):
+        for batch in shuffled_batches(len(pixels), cfg["batch_size"], generator, group):
             batch = batch.to(device)
             image_features, text_features, logit_scale = model(pixels[batch], tokens[batch])[:3]
             logits = logit_scale * image_features @ text_features.T

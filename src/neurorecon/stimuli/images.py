@@ -62,19 +62,20 @@ def export_square_png(source: str | Path, destination: str | Path, size: int) ->
         square.save(tmp, format="PNG")
 
 
-def training_images(kind: str, n: int, size: int, seed: list[int], stimuli_tsv: str | Path | None = None
-                    ) -> tuple[np.ndarray, list[str]]:
+def training_images(kind: str, n: int, size: int, seed: list[int], stimuli_tsv: str | Path | None = None,
+                    shape_variants: int = 1) -> tuple[np.ndarray, list[str]]:
     """``n`` images (n, size, size, 3) and captions to train a tiny model on.
 
-    ``synthetic``: freshly drawn scenes of the synthetic world (never the stimuli themselves);
+    ``synthetic``: freshly drawn scenes of the synthetic world (never the stimuli themselves), in
+    consecutive groups of ``shape_variants`` that differ only in shape;
     ``stimuli``: the dataset's own stimulus images (e.g. photographs), cycled to ``n`` with random
     horizontal flips, captioned from the table's ``caption`` column.
     """
     rng = np.random.default_rng(seed)
     if kind == "synthetic":
-        from neurorecon.synth.scenes import draw_scene, sample_scenes
+        from neurorecon.synth.scenes import draw_scene, sample_scenes, sample_shape_variant_groups
 
-        scenes = sample_scenes(n, rng)
+        scenes = sample_scenes(n, rng) if shape_variants == 1 else sample_shape_variant_groups(n, shape_variants, rng)
         return np.stack([draw_scene(scene, size) for scene in scenes]), [scene.caption for scene in scenes]
     if kind != "stimuli":
         raise ValueError(f"unknown training image source {kind!r}; expected 'synthetic' or 'stimuli'")

@@ -7,7 +7,7 @@ features (low-level opponent-colour maps, semantic one-hots) drive the synthetic
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -72,6 +72,24 @@ def sample_scenes(n: int, rng: np.random.Generator) -> list[Scene]:
             tint=tint,
         ))
     return scenes
+
+
+def sample_shape_variant_groups(n: int, group: int, rng: np.random.Generator) -> list[Scene]:
+    """``n`` scenes in consecutive groups of ``group`` that differ only in shape (same colour, size,
+    place and background texture); the last group may be cut short.
+
+    Trained as hard negatives in one contrastive minibatch, such groups make a small CLIP model tell
+    shapes apart, which it otherwise neglects: colour, place and background already separate most
+    captions in a random batch.
+    """
+    if not 1 <= group <= len(SHAPES):
+        raise ValueError(f"a shape-variant group holds 1 to {len(SHAPES)} scenes, got {group}")
+    scenes = []
+    for base in sample_scenes(-(-n // group), rng):
+        others = [shape for shape in SHAPES if shape != base.shape]
+        picks = rng.choice(len(others), group - 1, replace=False)
+        scenes += [base] + [replace(base, shape=others[k]) for k in picks]
+    return scenes[:n]
 
 
 def _shape_mask(shape: str, dx: np.ndarray, dy: np.ndarray, radius: float) -> np.ndarray:
