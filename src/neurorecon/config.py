@@ -11,6 +11,8 @@ from typing import Any
 
 from neurorecon.layout import sensor_subjects_from_config, shared_subjects, subjects_from_config
 
+RESNET_DOWNSAMPLING = 32  # OpenCLIP's ModifiedResNet: stem /4, three strided stages /8
+
 
 class ConfigError(ValueError):
     """The config has a key or value the schema does not allow."""
@@ -67,9 +69,6 @@ def check_config_combinations(config: dict) -> None:
                           ("reconstruct.lowlevel.rois", config["reconstruct"]["lowlevel"]["rois"])):
             if rois not in (None, ["visual"]):
                 raise ConfigError(f"{key} is {rois}, but the Miyawaki responses have one ROI, 'visual'; set it to null")
-
-
-RESNET_DOWNSAMPLING = 32  # OpenCLIP's ModifiedResNet: stem /4, three strided stages /8
 
 
 def _check_tiny_clip(clip: dict) -> None:

@@ -11,8 +11,6 @@ import torch
 
 def batches_per_epoch(n_items: int, batch_size: int, group: int = 1) -> int:
     """How many minibatches :func:`shuffled_batches` yields per epoch."""
-    if group == 1:
-        return math.ceil(n_items / batch_size)
     return math.ceil(math.ceil(n_items / group) / max(1, batch_size // group))
 
 
@@ -30,14 +28,9 @@ def shuffled_batches(n_items: int, batch_size: int, generator: torch.Generator, 
                      ) -> Iterator[torch.Tensor]:
     """Index tensors of one epoch's minibatches, in an order drawn from ``generator``.
 
-    ``group`` > 1 keeps consecutive items ``[k * group, (k + 1) * group)`` together in one batch
-    (contrastive hard negatives); batches then hold ``batch_size // group`` whole groups.
+    Consecutive items ``[k * group, (k + 1) * group)`` stay together in one batch (contrastive hard
+    negatives); batches hold ``batch_size // group`` whole groups. ``group`` 1 is a plain shuffle.
     """
-    if group == 1:
-        order = torch.randperm(n_items, generator=generator)
-        for start in range(0, n_items, batch_size):
-            yield order[start:start + batch_size]
-        return
     groups = torch.randperm(-(-n_items // group), generator=generator)
     per_batch = max(1, batch_size // group)
     for start in range(0, len(groups), per_batch):

@@ -73,7 +73,8 @@ def train_tiny_clip(
     """Train a tiny OpenCLIP model contrastively on image-caption pairs; save it in the hub layout.
 
     ``group`` > 1: consecutive pairs form hard-negative groups (scenes that differ in one
-    attribute), each kept within one minibatch. Returns the per-epoch loss history. Deterministic for a given ``cfg["seed"]`` on one device.
+    attribute), each kept within one minibatch. Returns the per-epoch loss history. Deterministic
+    for a given ``cfg["seed"]`` on one device.
     """
     import open_clip
     from safetensors.torch import save_file
