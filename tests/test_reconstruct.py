@@ -11,7 +11,8 @@ from neurorecon.synth.scenes import draw_scene, sample_scenes
 VAE_CFG = {"seed": 0, "channels": [8, 16], "latent_channels": 4, "learning_rate": 0.003, "kl_weight": 0.001,
            "epochs": 3, "batch_size": 16}
 LIGHT_TOUCH_TOLERANCE = 4.0  # mean absolute difference, 0-255 scale
-UNET_CFG = {"seed": 0, "channels": [16, 32], "layers_per_block": 1, "attention_head_dim": 8, "condition_dropout": 0.1,
+UNET_CFG = {"seed": 0, "channels": [16, 32], "layers_per_block": 1, "attention_head_dim": 8,
+            "resnet_time_scale_shift": "default", "condition_dropout": 0.1,
             "prediction_type": "v_prediction", "ema_decay": 0.9, "learning_rate": 0.002, "epochs": 2, "batch_size": 16}
 
 
@@ -77,6 +78,18 @@ def test_lowlevel_space_rejects_unknown_target():
         LowLevelSpace("edges", 8)
     with pytest.raises(ValueError, match="needs a VAE"):
         LowLevelSpace("vae", 8)
+
+
+def test_film_conditioning_is_built_saved_and_reloaded(tmp_path, trained_vae, scenes):
+    vae = vae_module.load_vae(trained_vae[0])
+    cfg = {**UNET_CFG, "resnet_time_scale_shift": "scale_shift", "epochs": 1}
+    embeddings = np.random.default_rng(1).normal(size=(16, 8)).astype(np.float32)
+    diffusion.train_tiny_unet(vae_module.encode_images(vae, scenes[:16]), embeddings, cfg, tmp_path / "model")
+    generator = diffusion.load_tiny_generator(tmp_path / "model", vae)
+    assert generator.unet.config.resnet_time_scale_shift == "scale_shift"
+    # FiLM: each ResNet block's embedding projection yields a scale and a shift per channel
+    block = generator.unet.down_blocks[0].resnets[0]
+    assert block.time_emb_proj.out_features == 2 * UNET_CFG["channels"][0]
 
 
 def test_img2img_is_seeded_and_strength_controls_departure(tiny_generator, scenes):

@@ -60,7 +60,12 @@ class ImageGenerator:
 
 
 def tiny_unet_config(cfg: dict, latent_size: int, latent_channels: int, embed_dim: int) -> dict:
-    """A two-level UNet2DConditionModel, conditioned on an ``embed_dim`` CLIP image embedding."""
+    """A two-level UNet2DConditionModel, conditioned on an ``embed_dim`` CLIP image embedding.
+
+    ``resnet_time_scale_shift``: ``default`` adds the time + image embedding to each ResNet block's
+    features; ``scale_shift`` turns it into a per-channel scale and shift (FiLM, as in Dhariwal &
+    Nichol 2021), which draws shapes better once trained longer (config/examples/quality.yaml).
+    """
     channels = list(cfg["channels"])
     return {
         "sample_size": latent_size,
@@ -75,6 +80,7 @@ def tiny_unet_config(cfg: dict, latent_size: int, latent_channels: int, embed_di
         "norm_num_groups": math.gcd(*channels, 32),
         "class_embed_type": "projection",
         "projection_class_embeddings_input_dim": embed_dim,
+        "resnet_time_scale_shift": cfg["resnet_time_scale_shift"],
     }
 
 
