@@ -54,3 +54,4 @@ rule all:
     input:
         "results/summary.tsv",
         "results/report.html",
+        "results/benchmarks/glm.tsv" if GLM_BENCHMARK else [],

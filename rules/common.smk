@@ -98,16 +98,26 @@ def script_code_hash(script):
     return source_hash(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
-def subject_data_marker(wildcards):
-    """The file whose existence means a subject's recordings are in place."""
+def subject_data_files(subject):
+    """The files whose existence means a subject's recordings are in place."""
     if LAYOUT.synthetic:
-        return f"{GROUNDTRUTH}/sub-{wildcards.subject}/manifest.json"
+        return f"{GROUNDTRUTH}/sub-{subject}/manifest.json"
     return sorted(
         str(p)
-        for p in Path(BIDS_ROOT, f"sub-{wildcards.subject}", "func").glob(
-            f"sub-{wildcards.subject}_task-{config['preprocess']['fmri']['task']}_run-*_bold.nii.gz"
+        for p in Path(BIDS_ROOT, f"sub-{subject}", "func").glob(
+            f"sub-{subject}_task-{config['preprocess']['fmri']['task']}_run-*_bold.nii.gz"
         )
     )
+
+
+def subject_data_marker(wildcards):
+    """Input function: a subject's recordings (``subject_data_files``)."""
+    return subject_data_files(wildcards.subject)
+
+
+# the subject benchmark_glm times (benchmark.glm.subject, else the first fMRI subject)
+GLM_BENCHMARK_SUBJECT = str(config["benchmark"]["glm"]["subject"] or (SUBJECTS[0] if SUBJECTS else ""))
+GLM_BENCHMARK = config["benchmark"]["glm"]["enabled"] and bool(SUBJECTS)
 
 
 def bold_mb(wildcards, input):

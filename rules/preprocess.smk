@@ -23,3 +23,27 @@ rule preprocess_fmri:
         bids_root=folder_above("input.stimuli", 2),
     script:
         "../workflow/scripts/preprocess_fmri.py"
+
+
+rule benchmark_glm:
+    input:
+        data=subject_data_files(GLM_BENCHMARK_SUBJECT),
+        stimuli=STIMULI_TSV,
+    output:
+        table="results/benchmarks/glm.tsv",
+    log:
+        "logs/benchmarks/glm.log",
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_for_bold(1000, 8),
+        runtime=60,
+    params:
+        cfg=stage_config("preprocess", "fmri"),
+        bench=stage_config("benchmark", "glm"),
+        subject=GLM_BENCHMARK_SUBJECT,
+        code=script_code_hash("benchmark_glm.py"),
+        bids_root=folder_above("input.stimuli", 2),
+    script:
+        "../workflow/scripts/benchmark_glm.py"

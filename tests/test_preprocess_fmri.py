@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from neurorecon.io.inputs import InputDataError
-from neurorecon.preprocess import fmri
+from neurorecon.preprocess import fmri, glm
 from neurorecon.responses import average_repeats
 from neurorecon.synth.fmri import trial_regressors
 
@@ -29,7 +29,7 @@ def test_single_trial_betas_recover_planted_amplitudes(method, noise_model):
     timeseries = 1000 * (1 + (signal + 0.05 * rng.standard_normal(signal.shape)) / 100)
     trials, nuisance = fmri.trial_design(frame_times, events, None,
                                          {"hrf_model": "glover", "high_pass_hz": 0.01})
-    betas = fmri.single_trial_betas(fmri.percent_signal_change(timeseries), trials, nuisance, method, noise_model)
+    betas = glm.single_trial_betas(fmri.percent_signal_change(timeseries), trials, nuisance, method, noise_model)
     assert betas.shape == (n_trials, n_vox)
     # LSA is unbiased; LSS trades a little bias (shrinkage by the "other trials" regressor) for variance
     min_corr, max_error = {"lsa": (0.98, 0.1), "lss": (0.9, 0.4)}[method]
@@ -39,7 +39,7 @@ def test_single_trial_betas_recover_planted_amplitudes(method, noise_model):
 
 def test_unknown_single_trial_method_is_rejected():
     with pytest.raises(ValueError, match="'lsx'"):
-        fmri.single_trial_betas(np.zeros((5, 2)), np.zeros((5, 1)), np.ones((5, 1)), "lsx", "ols")
+        glm.single_trial_betas(np.zeros((5, 2)), np.zeros((5, 1)), np.ones((5, 1)), "lsx", "ols")
 
 
 def test_zscore_within_groups_and_average_repeats():

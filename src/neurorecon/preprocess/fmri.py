@@ -6,7 +6,8 @@ regressor per trial, a cosine high-pass drift basis and the chosen fMRIPrep conf
 signals are thus removed inside the GLM rather than by cleaning BOLD alone, which would leave
 them correlated with an uncleaned design. Trials are estimated all at once (LSA) or one at a
 time against the sum of the others (LSS; Mumford et al. 2012). Betas are z-scored per run and
-voxel, and repeats of a test stimulus are averaged.
+voxel, and repeats of a test stimulus are averaged. The GLMs of a run are solved together
+(``neurorecon.preprocess.glm``), with the same estimates as nilearn's ``run_glm`` per design.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pandas as pd
-from nilearn.glm.first_level import make_first_level_design_matrix, run_glm
+from nilearn.glm.first_level import make_first_level_design_matrix
 from nilearn.maskers import NiftiMasker
 
 from neurorecon.io.inputs import (
     InputDataError, check_finite_timeseries, check_same_grid, load_nifti, load_nifti_header, read_tsv,
 )
+from neurorecon.preprocess.glm import single_trial_betas
 from neurorecon.responses import Responses, response_rows
 
 EVENT_COLUMNS = ("onset", "duration", "stim_id")
@@ -94,6 +96,7 @@ def read_confounds(path: Path, columns: list[str], n_scans: int) -> pd.DataFrame
 
 def percent_signal_change(timeseries: np.ndarray) -> np.ndarray:
     """Scale each voxel's time series to percent change from its mean, as nilearn's GLM does."""
+    timeseries = np.asarray(timeseries, dtype=np.float64)
     mean = timeseries.mean(axis=0)
     mean[mean == 0] = 1.0
     return 100.0 * (timeseries / mean - 1.0)
@@ -113,31 +116,6 @@ def trial_design(frame_times: np.ndarray, events: pd.DataFrame, confounds: pd.Da
     )
     nuisance = design.drop(columns=names)
     return design[names].to_numpy(), nuisance.to_numpy()
-
-
-def _glm_betas(timeseries: np.ndarray, design: np.ndarray, noise_model: str) -> np.ndarray:
-    """All regressors' betas (regressors x voxels) from nilearn's mass-univariate GLM."""
-    labels, results = run_glm(timeseries, design, noise_model=noise_model, n_jobs=1)
-    betas = np.empty((design.shape[1], timeseries.shape[1]))
-    for label, result in results.items():
-        betas[:, labels == label] = result.theta
-    return betas
-
-
-def single_trial_betas(timeseries: np.ndarray, trials: np.ndarray, nuisance: np.ndarray,
-                       method: str, noise_model: str) -> np.ndarray:
-    """Per-trial response amplitudes (trials x voxels) by least squares all (LSA) or separate (LSS)."""
-    n_trials = trials.shape[1]
-    if method == "lsa":
-        return _glm_betas(timeseries, np.column_stack([trials, nuisance]), noise_model)[:n_trials]
-    if method == "lss":
-        total = trials.sum(axis=1)
-        betas = np.empty((n_trials, timeseries.shape[1]))
-        for i in range(n_trials):
-            design = np.column_stack([trials[:, i], total - trials[:, i], nuisance])
-            betas[i] = _glm_betas(timeseries, design, noise_model)[0]
-        return betas
-    raise ValueError(f"unknown single-trial method {method!r}; expected 'lsa' or 'lss'")
 
 
 def zscore_rows_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -167,43 +145,68 @@ def read_atlas(files: SubjectFiles, mask_img: nib.Nifti1Image) -> tuple[np.ndarr
     return labels, names
 
 
+@dataclass
+class RunDesign:
+    """One run ready for the GLM: BOLD in percent signal change (scans x voxels) and its design."""
+
+    run: FmriRun
+    timeseries: np.ndarray
+    trials: np.ndarray      # scans x trials, one HRF-convolved regressor per trial
+    nuisance: np.ndarray    # scans x (drift, constant, confounds)
+    events: pd.DataFrame
+
+
+class SubjectReader:
+    """Reads a subject's mask, atlas and runs, checking each file before anything is computed."""
+
+    def __init__(self, files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict):
+        self.files, self.cfg = files, cfg
+        self.mask_img = load_nifti(files.mask, ndim=3)
+        self.mask = np.asarray(self.mask_img.dataobj) > 0
+        if not self.mask.any():
+            raise InputDataError(files.mask, "brain mask is empty; expected some non-zero voxels")
+        first_bold = files.runs[0].bold
+        check_same_grid(load_nifti_header(first_bold), first_bold, self.mask_img, files.mask)
+        self.masker = NiftiMasker(mask_img=nib.Nifti1Image(self.mask.astype(np.uint8), self.mask_img.affine)).fit()
+        self.split_of = dict(zip(stimuli["stim_id"].astype(str), stimuli["split"]))
+
+    def run_design(self, run: FmriRun) -> RunDesign:
+        """The masked, scaled BOLD of one run and its single-trial design."""
+        cfg = self.cfg
+        bold = load_nifti(run.bold, ndim=4)
+        check_same_grid(bold, run.bold, self.mask_img, self.files.mask)
+        # checked before masking: nilearn's masker silently replaces NaN with 0
+        check_finite_timeseries(np.asarray(bold.dataobj)[self.mask].T, run.bold)
+        timeseries = self.masker.transform(bold)
+        tr = float(bold.header.get_zooms()[3]) if cfg["tr"] is None else float(cfg["tr"])
+        if not tr > 0:
+            raise InputDataError(run.bold, "no repetition time in the header (pixdim[4]); set preprocess.fmri.tr")
+        events = read_events(run.events)
+        unknown = sorted(set(events["stim_id"]) - set(self.split_of))
+        if unknown:
+            raise InputDataError(run.events, f"stim_id(s) {unknown[:5]} are not in the stimulus table")
+        frame_times = np.arange(timeseries.shape[0]) * tr
+        confounds = None if run.confounds is None else read_confounds(run.confounds, cfg["confounds"], len(frame_times))
+        trials, nuisance = trial_design(frame_times, events, confounds, cfg)
+        return RunDesign(run, percent_signal_change(timeseries), trials, nuisance, events)
+
+
 def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, progress=None) -> Responses:
     """Single-trial responses of one subject, the contract every decoder reads.
 
     ``stimuli`` maps ``stim_id`` to ``split`` (train/test); ``cfg`` is the ``preprocess.fmri``
     config section. ``progress`` wraps the run loop (e.g. ``tqdm``).
     """
-    mask_img = load_nifti(files.mask, ndim=3)
-    mask = np.asarray(mask_img.dataobj) > 0
-    if not mask.any():
-        raise InputDataError(files.mask, "brain mask is empty; expected some non-zero voxels")
-    first_bold = files.runs[0].bold
-    check_same_grid(load_nifti_header(first_bold), first_bold, mask_img, files.mask)
-    masker = NiftiMasker(mask_img=nib.Nifti1Image(mask.astype(np.uint8), mask_img.affine)).fit()
-    roi, roi_names = read_atlas(files, mask_img)
-    split_of = dict(zip(stimuli["stim_id"].astype(str), stimuli["split"]))
-
+    reader = SubjectReader(files, stimuli, cfg)
+    roi, roi_names = read_atlas(files, reader.mask_img)
     all_betas, all_trials = [], []
     for run in (progress or (lambda x: x))(files.runs):
-        bold = load_nifti(run.bold, ndim=4)
-        check_same_grid(bold, run.bold, mask_img, files.mask)
-        # checked before masking: nilearn's masker silently replaces NaN with 0
-        check_finite_timeseries(np.asarray(bold.dataobj)[mask].T, run.bold)
-        timeseries = masker.transform(bold)
-        tr = float(bold.header.get_zooms()[3]) if cfg["tr"] is None else float(cfg["tr"])
-        if not tr > 0:
-            raise InputDataError(run.bold, "no repetition time in the header (pixdim[4]); set preprocess.fmri.tr")
-        events = read_events(run.events)
-        unknown = sorted(set(events["stim_id"]) - set(split_of))
-        if unknown:
-            raise InputDataError(run.events, f"stim_id(s) {unknown[:5]} are not in the stimulus table")
-        frame_times = np.arange(timeseries.shape[0]) * tr
-        confounds = None if run.confounds is None else read_confounds(run.confounds, cfg["confounds"], len(frame_times))
-        trials, nuisance = trial_design(frame_times, events, confounds, cfg)
-        betas = single_trial_betas(percent_signal_change(timeseries), trials, nuisance, cfg["single_trial"], cfg["noise_model"])
-        all_betas.append(betas)
-        all_trials.append(pd.DataFrame({"stim_id": events["stim_id"], "run": run.run,
-                                        "split": [split_of[s] for s in events["stim_id"]]}))
+        design = reader.run_design(run)
+        all_betas.append(single_trial_betas(design.timeseries, design.trials, design.nuisance,
+                                            cfg["single_trial"], cfg["noise_model"]))
+        stim_ids = design.events["stim_id"]
+        all_trials.append(pd.DataFrame({"stim_id": stim_ids, "run": run.run,
+                                        "split": [reader.split_of[s] for s in stim_ids]}))
     betas = np.concatenate(all_betas)
     trials = pd.concat(all_trials, ignore_index=True)
     if cfg["zscore"] == "run":
@@ -211,9 +214,41 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
     values, table = response_rows(betas, trials, cfg["average_test_repeats"])
     return Responses(
         values=values.astype(np.float32), trials=table,
-        roi=np.zeros(mask.sum(), int) if roi is None else roi, roi_names=roi_names,
-        voxel_ijk=np.argwhere(mask),
+        roi=np.zeros(reader.mask.sum(), int) if roi is None else roi, roi_names=roi_names,
+        voxel_ijk=np.argwhere(reader.mask),
     )
+
+
+def benchmark_glm(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, n_runs: int | None = None,
+                  progress=None) -> pd.DataFrame:
+    """Time the batched single-trial GLM against nilearn's run_glm per design on a subject's runs.
+
+    One row per run and (method, noise model): trials, voxels, seconds of each, their ratio and the
+    largest difference of the betas (absolute, and relative to the largest beta).
+    """
+    import time
+
+    from neurorecon.preprocess.glm import METHODS, NOISE_MODELS, nilearn_single_trial_betas
+
+    reader = SubjectReader(files, stimuli, cfg)
+    rows = []
+    for run in (progress or (lambda x: x))(files.runs[:n_runs]):
+        design = reader.run_design(run)
+        args = (design.timeseries, design.trials, design.nuisance)
+        for method in METHODS:
+            for noise_model in NOISE_MODELS:
+                start = time.perf_counter()
+                batched = single_trial_betas(*args, method, noise_model)
+                middle = time.perf_counter()
+                reference = nilearn_single_trial_betas(*args, method, noise_model)
+                end = time.perf_counter()
+                difference = np.abs(batched - reference).max()
+                rows.append({"run": run.run, "method": method, "noise_model": noise_model,
+                             "trials": design.trials.shape[1], "voxels": design.timeseries.shape[1],
+                             "seconds_batched": middle - start, "seconds_nilearn": end - middle,
+                             "speedup": (end - middle) / (middle - start),
+                             "max_abs_diff": difference, "max_rel_diff": difference / np.abs(reference).max()})
+    return pd.DataFrame(rows)
 
 
 def preprocess_to_files(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, responses_path: Path,
