@@ -37,6 +37,7 @@ include: "rules/stimuli.smk"
 include: "rules/decode.smk"
 include: "rules/sensors.smk"
 include: "rules/reconstruct.smk"
+include: "rules/models.smk"
 include: "rules/evaluate.smk"
 include: "rules/sensor_images.smk"
 

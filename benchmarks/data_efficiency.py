@@ -22,9 +22,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
-from snakemake.utils import validate  # noqa: E402
 
 from neurorecon.config import check_config_combinations, check_config_keys  # noqa: E402
+from neurorecon.schema import load_schema, validate_config  # noqa: E402
 from neurorecon.decode.shared import subject_data  # noqa: E402
 from neurorecon.evaluate.data_efficiency import leave_one_subject_out, summarise  # noqa: E402
 from neurorecon.evaluate.embedding import noise_free_test_responses  # noqa: E402
@@ -46,8 +46,8 @@ def load_config(configfile: Path | None) -> dict:
     if configfile:
         config = merged(config, yaml.safe_load(Path(configfile).read_text()))
     schema = REPO / "config" / "schema.yaml"
-    check_config_keys(config, yaml.safe_load(schema.read_text()))
-    validate(config, str(schema), set_default=True)
+    check_config_keys(config, load_schema(schema))
+    validate_config(config, load_schema(schema))
     check_config_combinations(config)
     return config
 

@@ -1,24 +1,46 @@
 # Shared helpers: config validation, versioned folders, code hashes.
+import functools
 import json
 import sys
 from pathlib import Path
 
-import yaml
-from snakemake.utils import validate
-
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from neurorecon.artifacts import canonical_json, source_hash
+from neurorecon.artifacts import canonical_json, source_hash, stage_version
 from neurorecon.config import check_config_combinations, check_config_keys
+from neurorecon.schema import load_schema, validate_config
 from neurorecon.layout import build_layout
 from neurorecon.resources import memory_mb, synthetic_bold_mb, training_minutes
+from neurorecon.shipped import (
+    SECTIONS,
+    ShippedModelError,
+    check_shipped,
+    shipped_version,
+    training_settings,
+    uses_shipped,
+)
 
 SCHEMA_PATH = Path(workflow.basedir) / "config" / "schema.yaml"
-check_config_keys(config, yaml.safe_load(SCHEMA_PATH.read_text()))
-validate(config, schema=str(SCHEMA_PATH), set_default=True)
+SCHEMA = load_schema(SCHEMA_PATH)
+check_config_keys(config, SCHEMA)
+validate_config(config, SCHEMA)
 check_config_combinations(config)
 
-LAYOUT = build_layout(config)
+# the tiny models the project ships (models/, rebuilt by `snakemake train_models`), where the config uses them
+MODELS = Path(workflow.basedir) / "models"
+SHIPPED = [kind for kind in SECTIONS if uses_shipped(config, kind)]
+
+
+def parse_time_shipped_version(kind):
+    """A shipped model's version; "absent" when models/ lacks it, so that `snakemake train_models`
+    can run. Jobs that read it then fail on the check in ``shipped_model``, before any job runs."""
+    try:
+        return shipped_version(MODELS, kind)
+    except ShippedModelError:
+        return "absent"
+
+
+LAYOUT = build_layout(config, {kind: parse_time_shipped_version(kind) for kind in SHIPPED})
 DATA = LAYOUT.folders["data"]
 PRE = LAYOUT.folders["preprocess"]
 STIM = LAYOUT.folders["stimuli"]
@@ -53,8 +75,19 @@ RECON = config["reconstruct"]
 RECONSTRUCTS = bool(LAYOUT.subjects) or bool(LAYOUT.sensor_images) or LAYOUT.source == "muse"
 DIFFUSION = RECON["diffusion"]["model"] != "none"
 TINY_DIFFUSION = RECONSTRUCTS and RECON["diffusion"]["model"] == "tiny"
-# the tiny VAE is trained when the low-level target or the tiny generator needs it
+# the tiny VAE is used when the low-level target or the tiny generator needs it
 TINY_VAE = RECONSTRUCTS and RECON["vae"]["model"] == "tiny" and (RECON["lowlevel"]["target"] == "vae" or TINY_DIFFUSION)
+# where each tiny model is read from: shipped in models/, or trained in this run's versioned folder
+CLIP_DIR = str(MODELS / "clip") if "clip" in SHIPPED else f"{STIM}/model"
+VAE_DIR = str(MODELS / "vae") if "vae" in SHIPPED else f"{VAE}/model"
+DIFF_DIR = str(MODELS / "diffusion") if "diffusion" in SHIPPED else f"{DIFF}/model"
+# the folder `snakemake train_models` trains the three tiny models in, versioned by their settings
+SHIP_VERSION = stage_version(
+    {kind: training_settings(config[first][second]["tiny"]) for kind, (first, second) in SECTIONS.items()}
+)
+SHIP = f"results/models/shipped-{SHIP_VERSION}"
+# every job's Snakemake benchmark (wall time, peak memory) lies under this, by rule; the report collects them
+JOB_BENCHMARKS = "results/benchmarks/jobs"
 
 
 # EEG and sEEG: subjects and the BIDS root of each modality (synthetic: written here; BIDS: read in place)
@@ -249,20 +282,37 @@ def groundtruth_input(wildcards):
     return {}
 
 
+def shipped_model(kind, file):
+    """The path of a shipped model's file, once the model is checked against the config (settings
+    and checksums; raised as an error naming the setting before any job runs)."""
+    checked_shipped(kind)
+    return f"{MODELS / kind}/{file}"
+
+
+@functools.cache
+def checked_shipped(kind):
+    check_shipped(config, MODELS, kind)
+
+
 def clip_model_input(wildcards):
-    """The trained tiny CLIP folder's config when the default model is used."""
-    return {"clip_config": f"{STIM}/model/open_clip_config.json"} if TINY_CLIP else {}
+    """The tiny CLIP's config file (shipped, or trained in this run) when the tiny model is used."""
+    if not TINY_CLIP:
+        return {}
+    if "clip" in SHIPPED:
+        return {"clip_config": shipped_model("clip", "open_clip_config.json")}
+    return {"clip_config": f"{CLIP_DIR}/open_clip_config.json"}
 
 
 def training_histories(wildcards):
-    """Loss histories of the tiny models trained in this run, for the report."""
+    """Loss histories of the tiny models the run uses (trained in it, or shipped), for the report."""
     histories = {}
-    if TINY_CLIP:
-        histories["clip_history"] = f"{STIM}/model/training.tsv"
-    if TINY_VAE:
-        histories["vae_history"] = f"{VAE}/training.tsv"
-    if TINY_DIFFUSION:
-        histories["diffusion_history"] = f"{DIFF}/training.tsv"
+    for kind, used, trained_here in (
+        ("clip", TINY_CLIP, f"{STIM}/model/training.tsv"),
+        ("vae", TINY_VAE, f"{VAE}/training.tsv"),
+        ("diffusion", TINY_DIFFUSION, f"{DIFF}/training.tsv"),
+    ):
+        if used:
+            histories[f"{kind}_history"] = shipped_model(kind, "training.tsv") if kind in SHIPPED else trained_here
     return histories
 
 
@@ -316,13 +366,18 @@ def tiny_training_stimuli(*keys):
 
 
 def vae_input(wildcards):
-    """The trained tiny VAE's config when the run uses it."""
-    return {"vae_config": f"{VAE}/model/config.json"} if TINY_VAE else {}
+    """The tiny VAE's config (shipped, or trained in this run) when the run uses it."""
+    if not TINY_VAE:
+        return {}
+    return {"vae_config": shipped_model("vae", "config.json") if "vae" in SHIPPED else f"{VAE_DIR}/config.json"}
 
 
 def diffusion_input(wildcards):
-    """The trained tiny generator's UNet config when the run uses it."""
-    return {"diffusion_config": f"{DIFF}/model/unet/config.json"} if TINY_DIFFUSION else {}
+    """The tiny generator's UNet config (shipped, or trained in this run) when the run uses it."""
+    if not TINY_DIFFUSION:
+        return {}
+    unet = "unet/config.json"
+    return {"diffusion_config": shipped_model("diffusion", unet) if "diffusion" in SHIPPED else f"{DIFF_DIR}/{unet}"}
 
 
 def final_reconstructions(wildcards):

@@ -9,6 +9,8 @@ rule synth_world:
         manifest=f"{DATA}/manifest.json",
     log:
         f"logs/data/{LAYOUT.versions['data']}/synth_world.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/synth_world/data/{LAYOUT.versions['data']}/synth_world.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1
@@ -31,6 +33,8 @@ rule synth_subject:
         manifest=f"{GROUNDTRUTH}/sub-{{subject}}/manifest.json",
     log:
         f"logs/data/{LAYOUT.versions['data']}/synth_subject_sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/synth_subject/data/{LAYOUT.versions['data']}/synth_subject_sub-{{subject}}.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1

@@ -14,6 +14,8 @@ rule decode_ridge:
         manifest=f"{DEC}/sub-{{subject}}/manifest.json",
     log:
         f"logs/decode/{LAYOUT.versions['decode']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/decode_ridge/decode/{LAYOUT.versions['decode']}/sub-{{subject}}.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1
@@ -40,6 +42,8 @@ rule train_shared_decoder:
         manifest=f"{SHARED}/manifest.json",
     log:
         f"logs/decode/shared-{LAYOUT.versions['shared']}/train.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_shared_decoder/decode/shared-{LAYOUT.versions['shared']}/train.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -74,6 +78,8 @@ rule adapt_subject:
         manifest=f"{ADAPT}/sub-{{subject}}/manifest.json",
     log:
         f"logs/decode/adapted-{LAYOUT.versions['adapt']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/adapt_subject/decode/adapted-{LAYOUT.versions['adapt']}/sub-{{subject}}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1

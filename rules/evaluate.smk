@@ -15,6 +15,8 @@ rule evaluate_embeddings:
         manifest=f"{EVAL}/sub-{{subject}}/manifest.json",
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/evaluate_embeddings/evaluate/{LAYOUT.versions['evaluate']}/sub-{{subject}}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -41,6 +43,8 @@ rule evaluate_images:
         manifest=f"{EVAL_IMAGE}/sub-{{subject}}/manifest.json",
     log:
         f"logs/evaluate/{LAYOUT.versions['evaluate_image']}/images_sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/evaluate_images/evaluate/{LAYOUT.versions['evaluate_image']}/images_sub-{{subject}}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -50,7 +54,7 @@ rule evaluate_images:
     params:
         cfg=stage_config("evaluate", "image"),
         clip=stage_config("stimuli", "clip"),
-        clip_dir=f"{STIM}/model",
+        clip_dir=CLIP_DIR,
         methods={
             "lowlevel": "ridge-lowlevel",
             "diffusion": f"{RECON['decoder']}-diffusion",
@@ -75,6 +79,8 @@ rule evaluate_shared:
         manifest=f"{EVAL_SHARED}/sub-{{subject}}/manifest.json",
     log:
         f"logs/evaluate/shared-{LAYOUT.versions['evaluate_shared']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/evaluate_shared/evaluate/shared-{LAYOUT.versions['evaluate_shared']}/sub-{{subject}}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -103,6 +109,8 @@ rule evaluate_adapted:
         manifest=f"{EVAL_ADAPT}/sub-{{subject}}/manifest.json",
     log:
         f"logs/evaluate/adapted-{LAYOUT.versions['evaluate_adapt']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/evaluate_adapted/evaluate/adapted-{LAYOUT.versions['evaluate_adapt']}/sub-{{subject}}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -132,6 +140,8 @@ rule benchmark_data_efficiency:
         manifest="results/benchmarks/manifest.json",
     log:
         "logs/benchmarks/data_efficiency.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/benchmark_data_efficiency/benchmarks/data_efficiency.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1

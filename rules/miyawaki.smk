@@ -8,6 +8,8 @@ rule miyawaki_stimuli:
         manifest=f"{DATA}/manifest.json",
     log:
         f"logs/data/{LAYOUT.versions['data']}/miyawaki_stimuli.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/miyawaki_stimuli/data/{LAYOUT.versions['data']}/miyawaki_stimuli.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1
@@ -30,6 +32,8 @@ rule ingest_miyawaki:
         manifest=f"{PRE}/sub-{{subject}}/manifest.json",
     log:
         f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/ingest_miyawaki/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1

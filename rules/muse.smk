@@ -12,6 +12,8 @@ rule muse_stimuli:
         manifest=f"{DATA}/manifest.json",
     log:
         f"logs/data/{LAYOUT.versions['data']}/muse_stimuli.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/muse_stimuli/data/{LAYOUT.versions['data']}/muse_stimuli.tsv"
     conda:
         "../envs/sensors.yaml"
     threads: 1
@@ -35,6 +37,8 @@ rule decode_categories:
         manifest=f"{CATEGORIES}/sub-{MUSE_SUBJECT}/manifest.json",
     log:
         f"logs/decode/categories-{LAYOUT.versions['categories']}/sub-{MUSE_SUBJECT}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/decode_categories/decode/categories-{LAYOUT.versions['categories']}/sub-{MUSE_SUBJECT}.tsv"
     conda:
         "../envs/sensors.yaml"
     threads: 1
@@ -63,6 +67,8 @@ rule reconstruct_categories:
         manifest=f"{CATEGORY_IMAGES}/sub-{MUSE_SUBJECT}/manifest.json",
     log:
         f"logs/reconstruct/categories-{LAYOUT.versions['reconstruct_categories']}/sub-{MUSE_SUBJECT}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/reconstruct_categories/reconstruct/categories-{LAYOUT.versions['reconstruct_categories']}/sub-{MUSE_SUBJECT}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -80,9 +86,9 @@ rule reconstruct_categories:
         categories=stage_config("data", "muse", "categories"),
         subject=MUSE_SUBJECT,
         image_size=stage_config("data", "muse", "image_size"),
-        clip_dir=f"{STIM}/model",
-        vae_dir=f"{VAE}/model",
-        diffusion_dir=f"{DIFF}/model",
+        clip_dir=CLIP_DIR,
+        vae_dir=VAE_DIR,
+        diffusion_dir=DIFF_DIR,
         code=script_code_hash("reconstruct_categories.py"),
     script:
         "../workflow/scripts/reconstruct_categories.py"

@@ -11,6 +11,8 @@ rule preprocess_fmri:
         manifest=f"{PRE}/sub-{{subject}}/manifest.json",
     log:
         f"logs/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/preprocess_fmri/preprocess/{LAYOUT.versions['preprocess']}/sub-{{subject}}.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1
@@ -33,6 +35,8 @@ rule benchmark_glm:
         table="results/benchmarks/glm.tsv",
     log:
         "logs/benchmarks/glm.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/benchmark_glm/benchmarks/glm.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1

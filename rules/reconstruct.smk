@@ -12,6 +12,8 @@ rule train_tiny_vae:
         manifest=f"{VAE}/manifest.json",
     log:
         f"logs/models/vae-{LAYOUT.versions['vae']}/train_tiny_vae.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_tiny_vae/models/vae-{LAYOUT.versions['vae']}/train_tiny_vae.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -40,6 +42,8 @@ rule train_tiny_diffusion:
         manifest=f"{DIFF}/manifest.json",
     log:
         f"logs/models/diffusion-{LAYOUT.versions['diffusion']}/train_tiny_diffusion.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_tiny_diffusion/models/diffusion-{LAYOUT.versions['diffusion']}/train_tiny_diffusion.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 2
@@ -52,8 +56,8 @@ rule train_tiny_diffusion:
         cfg=stage_config("reconstruct", "diffusion", "tiny"),
         clip=stage_config("stimuli", "clip"),
         vae=stage_config("reconstruct", "vae"),
-        clip_dir=f"{STIM}/model",
-        vae_dir=f"{VAE}/model",
+        clip_dir=CLIP_DIR,
+        vae_dir=VAE_DIR,
         code=script_code_hash("train_tiny_diffusion.py"),
     script:
         "../workflow/scripts/train_tiny_diffusion.py"
@@ -72,6 +76,8 @@ rule reconstruct_lowlevel:
         manifest=f"{LOW}/sub-{{subject}}/manifest.json",
     log:
         f"logs/reconstruct/lowlevel-{LAYOUT.versions['lowlevel']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/reconstruct_lowlevel/reconstruct/lowlevel-{LAYOUT.versions['lowlevel']}/sub-{{subject}}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -83,7 +89,7 @@ rule reconstruct_lowlevel:
     params:
         cfg=stage_config("reconstruct", "lowlevel"),
         vae=stage_config("reconstruct", "vae"),
-        vae_dir=f"{VAE}/model",
+        vae_dir=VAE_DIR,
         code=script_code_hash("reconstruct_lowlevel.py"),
     script:
         "../workflow/scripts/reconstruct_lowlevel.py"
@@ -104,6 +110,8 @@ rule reconstruct_images:
         manifest=f"{REC}/sub-{{subject}}/manifest.json",
     log:
         f"logs/reconstruct/images-{LAYOUT.versions['reconstruct']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/reconstruct_images/reconstruct/images-{LAYOUT.versions['reconstruct']}/sub-{{subject}}.tsv"
     conda:
         "../envs/diffusion.yaml"
     threads: 1
@@ -117,9 +125,9 @@ rule reconstruct_images:
         diffusion=stage_config("reconstruct", "diffusion"),
         vae=stage_config("reconstruct", "vae"),
         clip=stage_config("stimuli", "clip"),
-        clip_dir=f"{STIM}/model",
-        vae_dir=f"{VAE}/model",
-        diffusion_dir=f"{DIFF}/model",
+        clip_dir=CLIP_DIR,
+        vae_dir=VAE_DIR,
+        diffusion_dir=DIFF_DIR,
         code=script_code_hash("reconstruct_images.py"),
     script:
         "../workflow/scripts/reconstruct_images.py"

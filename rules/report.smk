@@ -20,8 +20,11 @@ rule report:
     output:
         summary="results/summary.tsv",
         html="results/report.html",
+        costs="results/benchmarks/rules.tsv",
     log:
         "logs/report.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/report/report.tsv"
     conda:
         "../envs/neuro.yaml"
     threads: 1
@@ -35,5 +38,8 @@ rule report:
         subjects=SUBJECTS,
         adapt_subjects=ADAPT_SUBJECTS,
         sensor_subjects=SENSOR_SUBJECTS,
+        shipped=SHIPPED,
+        job_benchmarks=JOB_BENCHMARKS,
+        unversioned_rules=["benchmark_data_efficiency", "benchmark_glm"],
     script:
         "../workflow/scripts/report.py"

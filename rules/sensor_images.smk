@@ -24,6 +24,8 @@ for _modality in LAYOUT.sensor_images:
             manifest=f"{_low}/manifest.json",
         log:
             f"logs/reconstruct/lowlevel-{_modality}-{LAYOUT.versions[f'lowlevel_{_modality}']}/sub-{{sensor_subject}}.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/reconstruct_lowlevel_{_modality}/reconstruct/lowlevel-{_modality}-{LAYOUT.versions[f'lowlevel_{_modality}']}/sub-{{sensor_subject}}.tsv"
         conda:
             "../envs/diffusion.yaml"
         threads: 1
@@ -35,7 +37,7 @@ for _modality in LAYOUT.sensor_images:
         params:
             cfg={**stage_config("reconstruct", "lowlevel"), "rois": None},  # sensor features have no ROIs
             vae=stage_config("reconstruct", "vae"),
-            vae_dir=f"{VAE}/model",
+            vae_dir=VAE_DIR,
             code=script_code_hash("reconstruct_lowlevel.py"),
         script:
             "../workflow/scripts/reconstruct_lowlevel.py"
@@ -59,6 +61,8 @@ for _modality in LAYOUT.sensor_images:
             manifest=f"{_rec}/manifest.json",
         log:
             f"logs/reconstruct/images-{_modality}-{LAYOUT.versions[f'reconstruct_{_modality}']}/sub-{{sensor_subject}}.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/reconstruct_images_{_modality}/reconstruct/images-{_modality}-{LAYOUT.versions[f'reconstruct_{_modality}']}/sub-{{sensor_subject}}.tsv"
         conda:
             "../envs/diffusion.yaml"
         threads: 1
@@ -72,9 +76,9 @@ for _modality in LAYOUT.sensor_images:
             diffusion=stage_config("reconstruct", "diffusion"),
             vae=stage_config("reconstruct", "vae"),
             clip=stage_config("stimuli", "clip"),
-            clip_dir=f"{STIM}/model",
-            vae_dir=f"{VAE}/model",
-            diffusion_dir=f"{DIFF}/model",
+            clip_dir=CLIP_DIR,
+            vae_dir=VAE_DIR,
+            diffusion_dir=DIFF_DIR,
             code=script_code_hash("reconstruct_images.py"),
         script:
             "../workflow/scripts/reconstruct_images.py"
@@ -93,6 +97,8 @@ for _modality in LAYOUT.sensor_images:
             manifest=f"{_eval}/manifest.json",
         log:
             f"logs/evaluate/image-{_modality}-{LAYOUT.versions[f'evaluate_image_{_modality}']}/sub-{{sensor_subject}}.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/evaluate_images_{_modality}/evaluate/image-{_modality}-{LAYOUT.versions[f'evaluate_image_{_modality}']}/sub-{{sensor_subject}}.tsv"
         conda:
             "../envs/diffusion.yaml"
         threads: 1
@@ -102,7 +108,7 @@ for _modality in LAYOUT.sensor_images:
         params:
             cfg=stage_config("evaluate", "image"),
             clip=stage_config("stimuli", "clip"),
-            clip_dir=f"{STIM}/model",
+            clip_dir=CLIP_DIR,
             methods={"lowlevel": "ridge-lowlevel", "diffusion": "encoder-diffusion"},
             modality=_modality,
             code=script_code_hash("evaluate_images.py"),

@@ -13,6 +13,8 @@ rule preprocess_eeg:
         manifest=f"{sensor_outputs('eeg', 'preprocess')}/manifest.json",
     log:
         f"logs/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/preprocess_eeg/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.tsv"
     conda:
         "../envs/sensors.yaml"
     threads: 1
@@ -40,6 +42,8 @@ use rule preprocess_eeg as preprocess_seeg with:
         manifest=f"{sensor_outputs('seeg', 'preprocess')}/manifest.json",
     log:
         f"logs/preprocess/seeg-{LAYOUT.versions['preprocess_seeg']}/sub-{{sensor_subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/preprocess_seeg/preprocess/seeg-{LAYOUT.versions['preprocess_seeg']}/sub-{{sensor_subject}}.tsv"
     resources:
         mem_mb=memory_for_inputs(2000, 10),
         runtime=20,

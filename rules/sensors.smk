@@ -11,6 +11,8 @@ if LAYOUT.synthetic:
             description=f"{SENSOR_ROOTS['eeg']}/dataset_description.json",
         log:
             f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/dataset.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/synth_eeg_dataset/data/eeg-{LAYOUT.versions['data_eeg']}/dataset.tsv"
         conda:
             "../envs/sensors.yaml"
         threads: 1
@@ -30,6 +32,8 @@ if LAYOUT.synthetic:
             description=f"{SENSOR_ROOTS['seeg']}/dataset_description.json",
         log:
             f"logs/data/seeg-{LAYOUT.versions['data_seeg']}/dataset.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/synth_seeg_dataset/data/seeg-{LAYOUT.versions['data_seeg']}/dataset.tsv"
         params:
             cfg=stage_config("data", "synthetic", "seeg"),
             name="neurorecon synthetic sEEG",
@@ -46,6 +50,8 @@ if LAYOUT.synthetic:
             manifest=f"{SENSOR_ROOTS['eeg']}/derivatives/groundtruth/sub-{{sensor_subject}}/manifest.json",
         log:
             f"logs/data/eeg-{LAYOUT.versions['data_eeg']}/sub-{{sensor_subject}}.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/synth_eeg_subject/data/eeg-{LAYOUT.versions['data_eeg']}/sub-{{sensor_subject}}.tsv"
         conda:
             "../envs/sensors.yaml"
         threads: 1
@@ -72,6 +78,8 @@ if LAYOUT.synthetic:
             manifest=f"{SENSOR_ROOTS['seeg']}/derivatives/groundtruth/sub-{{sensor_subject}}/manifest.json",
         log:
             f"logs/data/seeg-{LAYOUT.versions['data_seeg']}/sub-{{sensor_subject}}.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/synth_seeg_subject/data/seeg-{LAYOUT.versions['data_seeg']}/sub-{{sensor_subject}}.tsv"
         resources:
             mem_mb=3000,
             runtime=10,
@@ -105,6 +113,8 @@ rule decode_eeg:
         manifest=f"{sensor_outputs('eeg', 'decode')}/manifest.json",
     log:
         f"logs/decode/eeg-{LAYOUT.versions['decode_eeg']}/sub-{{sensor_subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/decode_eeg/decode/eeg-{LAYOUT.versions['decode_eeg']}/sub-{{sensor_subject}}.tsv"
     conda:
         "../envs/sensors.yaml"
     threads: 1
@@ -137,6 +147,8 @@ use rule decode_eeg as decode_seeg with:
         manifest=f"{sensor_outputs('seeg', 'decode')}/manifest.json",
     log:
         f"logs/decode/seeg-{LAYOUT.versions['decode_seeg']}/sub-{{sensor_subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/decode_seeg/decode/seeg-{LAYOUT.versions['decode_seeg']}/sub-{{sensor_subject}}.tsv"
     params:
         cfg=stage_config("decode", "seeg"),
         modality="seeg",
@@ -157,6 +169,8 @@ rule evaluate_eeg:
         manifest=f"{sensor_outputs('eeg', 'evaluate')}/manifest.json",
     log:
         f"logs/evaluate/eeg-{LAYOUT.versions['evaluate_eeg']}/sub-{{sensor_subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/evaluate_eeg/evaluate/eeg-{LAYOUT.versions['evaluate_eeg']}/sub-{{sensor_subject}}.tsv"
     conda:
         "../envs/sensors.yaml"
     threads: 1
@@ -186,6 +200,8 @@ use rule evaluate_eeg as evaluate_seeg with:
         manifest=f"{sensor_outputs('seeg', 'evaluate')}/manifest.json",
     log:
         f"logs/evaluate/seeg-{LAYOUT.versions['evaluate_seeg']}/sub-{{sensor_subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/evaluate_seeg/evaluate/seeg-{LAYOUT.versions['evaluate_seeg']}/sub-{{sensor_subject}}.tsv"
     params:
         cfg=stage_config("evaluate"),
         modality="seeg",

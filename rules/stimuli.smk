@@ -11,6 +11,8 @@ rule train_tiny_clip:
         manifest=f"{STIM}/model/manifest.json",
     log:
         f"logs/stimuli/{LAYOUT.versions['stimuli']}/train_tiny_clip.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_tiny_clip/stimuli/{LAYOUT.versions['stimuli']}/train_tiny_clip.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 1
@@ -36,6 +38,8 @@ rule embed_stimuli:
         manifest=f"{STIM}/manifest.json",
     log:
         f"logs/stimuli/{LAYOUT.versions['stimuli']}/embed_stimuli.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/embed_stimuli/stimuli/{LAYOUT.versions['stimuli']}/embed_stimuli.tsv"
     conda:
         "../envs/torch.yaml"
     threads: 2
@@ -47,6 +51,6 @@ rule embed_stimuli:
     params:
         clip=stage_config("stimuli", "clip"),
         code=script_code_hash("embed_stimuli.py"),
-        model_dir=f"{STIM}/model",
+        model_dir=CLIP_DIR,
     script:
         "../workflow/scripts/embed_stimuli.py"

@@ -8,6 +8,8 @@ rule things_eeg2_stimuli:
         manifest=f"{DATA}/manifest.json",
     log:
         f"logs/data/{LAYOUT.versions['data']}/things_eeg2_stimuli.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/things_eeg2_stimuli/data/{LAYOUT.versions['data']}/things_eeg2_stimuli.tsv"
     conda:
         "../envs/sensors.yaml"
     threads: 1
@@ -32,6 +34,8 @@ rule ingest_things_eeg2:
         manifest=f"{sensor_outputs('eeg', 'preprocess')}/manifest.json",
     log:
         f"logs/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/ingest_things_eeg2/preprocess/eeg-{LAYOUT.versions['preprocess_eeg']}/sub-{{sensor_subject}}.tsv"
     conda:
         "../envs/sensors.yaml"
     threads: 1

@@ -17,7 +17,7 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 def load_config(name: str = "tiny") -> dict:
     """The default config deep-merged with config/examples/<name>.yaml, schema defaults filled."""
-    from snakemake.utils import validate
+    from neurorecon.schema import load_schema, validate_config
 
     def merge(base, update):
         for key, value in update.items():
@@ -27,7 +27,7 @@ def load_config(name: str = "tiny") -> dict:
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     if name != "default":
         config = merge(config, yaml.safe_load((REPO / "config" / "examples" / f"{name}.yaml").read_text()))
-    validate(config, str(REPO / "config" / "schema.yaml"), set_default=True)
+    validate_config(config, load_schema(REPO / "config" / "schema.yaml"))
     return config
 
 

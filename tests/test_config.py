@@ -4,10 +4,9 @@ import copy
 
 import pytest
 import yaml
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from neurorecon.config import ConfigError, check_config_combinations, check_config_keys, unknown_keys
+from neurorecon.schema import load_schema, validate_config
 from neurorecon.layout import build_layout
 
 from conftest import REPO, load_config
@@ -43,14 +42,14 @@ def test_bad_values_fail_validation_naming_the_key(path, value, expected):
     for key in path[:-1]:
         node = node[key]
     node[path[-1]] = value
-    with pytest.raises(WorkflowError, match=expected):
-        validate(config, str(REPO / "config" / "schema.yaml"))
+    with pytest.raises(ConfigError, match=rf"config: {'.'.join(path)}: "):
+        validate_config(config, load_schema(REPO / "config" / "schema.yaml"))
 
 
 def test_schema_fills_defaults():
     config = {"data": {"source": "synthetic", "synthetic": {}}, "preprocess": {"fmri": {}},
               "stimuli": {"clip": {}}, "decode": {"ridge": {}}}
-    validate(config, str(REPO / "config" / "schema.yaml"), set_default=True)
+    validate_config(config, load_schema(REPO / "config" / "schema.yaml"))
     assert config["preprocess"]["fmri"]["single_trial"] == "lss"
     assert config["data"]["synthetic"]["n_subjects"] == 4
     # whole sections left out are filled too

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import datetime as _dt
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -58,16 +59,24 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
-def _neurorecon_imports(path: Path) -> set[str]:
+def _neurorecon_imports(path: Path) -> frozenset[str]:
     """Modules of neurorecon that a Python file imports (absolute imports only)."""
+    return _imports_in_source(path.read_bytes(), str(path))
+
+
+@functools.lru_cache(maxsize=None)
+def _imports_in_source(source: bytes, filename: str) -> frozenset[str]:
+    """The neurorecon imports of one source text, parsed once per process: the Snakefile hashes
+    some 40 rules' scripts whose imports overlap, and parsing dominated its start-up. Keyed by the
+    content itself, so an edited file is parsed anew."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "neurorecon":
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "neurorecon")
-    return found
+    return frozenset(found)
 
 
 def source_closure(script: str | os.PathLike) -> list[Path]:

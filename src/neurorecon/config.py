@@ -10,6 +10,7 @@ import difflib
 from typing import Any
 
 from neurorecon.layout import sensor_subjects_from_config, shared_subjects, subjects_from_config
+from neurorecon.shipped import check_shipped_combination
 
 RESNET_DOWNSAMPLING = 32  # OpenCLIP's ModifiedResNet: stem /4, three strided stages /8
 
@@ -53,6 +54,8 @@ def check_config_combinations(config: dict) -> None:
         raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
                           "use 'image'")
     _check_cross_subject(config)
+    for problem in check_shipped_combination(config):
+        raise ConfigError(problem)
     _check_tiny_clip(config["stimuli"]["clip"])
     categories = config["decode"]["categories"]
     if source == "muse" and categories["reconstruct_with"] not in categories["methods"]:

@@ -99,8 +99,11 @@ def shared_subjects(config: dict) -> list[str]:
     return [s for s in subjects_from_config(config["data"]) if s not in set(map(str, adapt["subjects"]))]
 
 
-def build_layout(config: dict) -> Layout:
-    """Versions and folders of every stage for a validated config."""
+def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
+    """Versions and folders of every stage for a validated config. ``shipped`` maps the kinds of
+    shipped tiny model the config loads (clip, vae, diffusion) to their versions, which become
+    parents of the stages that read them."""
+    shipped_parents = {kind: [f"shipped-{kind}-{version}"] for kind, version in (shipped or {}).items()}
     source = config["data"]["source"]
     data = dict(config["data"])
     if "synthetic" in data:  # the EEG / sEEG recordings are versioned on their own
@@ -108,7 +111,7 @@ def build_layout(config: dict) -> Layout:
     data_v = stage_version(data)
     versions = {"data": data_v}
     versions["preprocess"] = stage_version(_without(config["preprocess"], SENSOR_MODALITIES), [data_v])
-    versions["stimuli"] = stage_version(config["stimuli"], [data_v])
+    versions["stimuli"] = stage_version(config["stimuli"], [data_v, *shipped_parents.get("clip", [])])
     decode = config["decode"]
     inputs = [versions["preprocess"], versions["stimuli"]]
     versions["decode"] = stage_version(decode["ridge"], inputs)
@@ -123,8 +126,9 @@ def build_layout(config: dict) -> Layout:
     versions["evaluate_adapt"] = stage_version(config["evaluate"], [versions["adapt"]])
     recon = config["reconstruct"]
     # the generative models are versioned on their own, so sampling edits do not retrain them
-    versions["vae"] = stage_version(recon["vae"])
-    versions["diffusion"] = stage_version(recon["diffusion"], [versions["stimuli"], versions["vae"]])
+    versions["vae"] = stage_version(recon["vae"], shipped_parents.get("vae", []))
+    versions["diffusion"] = stage_version(recon["diffusion"], [versions["stimuli"], versions["vae"],
+                                                               *shipped_parents.get("diffusion", [])])
     versions["lowlevel"] = stage_version(recon["lowlevel"], [versions["preprocess"], versions["vae"]])
     embedding_decoders = ([versions["shared"], versions["adapt"]] if recon["decoder"] == "cross-subject"
                           else [versions["decode"]])

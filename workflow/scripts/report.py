@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from neurorecon.artifacts import write_text_atomic
+from neurorecon.report.costs import job_benchmarks, rule_costs
 from neurorecon.report.html import condition_figure, loss_figure, reconstruction_grid, render_report
 from neurorecon.report.summary import build_summary, summary_tsv
 from neurorecon.reconstruct.io import load_reconstructions
@@ -26,8 +27,9 @@ tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
 summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
 
-titles = {"clip_history": "tiny CLIP (contrastive loss)", "vae_history": "tiny VAE",
-          "diffusion_history": "tiny diffusion UNet"}
+shipped = set(snakemake.params.shipped)
+titles = {f"{kind}_history": f"tiny {name}" + (" (shipped in models/)" if kind in shipped else " (trained in this run)")
+          for kind, name in (("clip", "CLIP, contrastive loss"), ("vae", "VAE"), ("diffusion", "diffusion UNet"))}
 histories = {title: pd.read_csv(snakemake.input[key], sep="\t") for key, title in titles.items()
              if key in snakemake.input.keys()}
 if "shared_history" in snakemake.input.keys():
@@ -77,6 +79,10 @@ if "category_images" in snakemake.input.keys():
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text())
+costs = rule_costs(job_benchmarks(snakemake.params.job_benchmarks, snakemake.params.versions.values(),
+                                  snakemake.params.unversioned_rules))
+write_text_atomic(snakemake.output.costs, costs.to_csv(sep="\t", index=False, float_format="%.2f"))
 write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snakemake.params.folders,
                                                        snakemake.params.versions, histories, grids, notes,
-                                                       data_efficiency=benchmark, sensor_figures=sensor_figures))
+                                                       data_efficiency=benchmark, sensor_figures=sensor_figures,
+                                                       costs=costs))

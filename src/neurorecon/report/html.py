@@ -131,13 +131,26 @@ def mean_table(summary: pd.DataFrame, output: str) -> pd.DataFrame:
     return rows[["modality", "method", "metric", "value", "chance", "ceiling", "n"]]
 
 
+def cost_figure(costs: pd.DataFrame) -> str:
+    """Wall time per rule (all its jobs together) and its jobs' peak memory, costliest at the top."""
+    rows = costs.iloc[::-1]
+    fig, (time_ax, memory_ax) = plt.subplots(1, 2, figsize=(9, 0.22 * len(rows) + 1.2), sharey=True)
+    time_ax.barh(rows["rule"], rows["seconds_total"], color="#4c72b0")
+    time_ax.set_xlabel("wall time, all jobs (s)")
+    memory_ax.barh(rows["rule"], rows["max_rss_mb"], color="#dd8452")
+    memory_ax.set_xlabel("peak memory of one job (MB)")
+    time_ax.tick_params(axis="y", labelsize=7)
+    return figure_to_img(fig, "wall time and peak memory per rule")
+
+
 def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[str, str],
                   versions: dict[str, str], histories: dict[str, pd.DataFrame],
                   grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None,
-                  sensor_figures: dict[str, list[str]] | None = None) -> str:
+                  sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None) -> str:
     """The report as one HTML string (figures inline, no external files). ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
-    ``data_efficiency``: the benchmark table, if it was run; ``sensor_figures``: EEG / sEEG figures by modality."""
+    ``data_efficiency``: the benchmark table, if it was run; ``sensor_figures``: EEG / sEEG figures by
+    modality; ``costs``: wall time and peak memory per rule (``neurorecon.report.costs.rule_costs``)."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
@@ -215,8 +228,16 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         clip_section,
     ]
     if histories:
-        parts.append("<h2>Models trained in this run</h2>")
+        parts.append("<h2>Tiny models: training curves</h2>")
         parts += [loss_figure(history, title) for title, history in histories.items()]
+    if costs is not None and len(costs):
+        parts += [
+            "<h2>Cost per rule</h2>",
+            "<p class='note'>From Snakemake's benchmark file of every job (results/benchmarks/jobs/); jobs that "
+            "did not rerun keep the numbers of the run that made their artifact. Peak memory is the resident set "
+            "of the job's process. Table: results/benchmarks/rules.tsv.</p>",
+            cost_figure(costs), table_html(costs.round(1)),
+        ]
     parts += ["<h2>Artifacts</h2>", "<p class='note'>Each folder holds a manifest.json saying how it was made.</p>",
               table_html(stages), "</body></html>"]
     return "\n".join(parts)

@@ -1,0 +1,146 @@
+"""The tiny models the project trains once and ships in ``models/``, loaded like pretrained weights.
+
+Real users never train CLIP or Stable Diffusion: they load them. The synthetic world's tiny CLIP,
+VAE and UNet are its "pretrained models", so by default (``<section>.tiny.weights: shipped``)
+a run loads the copies in ``models/`` through the same loaders as real weights instead of
+training them again (which is most of a default run's time on a CPU, and gives different weights
+on CPUs with other float kernels). ``weights: train`` trains them in the run instead;
+``snakemake train_models`` retrains all three with the config's tiny settings and replaces the
+shipped copies.
+
+``models/manifest.json`` records, per model, the settings it was trained with, the sha256 of
+every file and the training job's own manifest (code version, packages, git commit, host, time).
+A config may only use a shipped model whose recorded settings equal its own tiny section, so an
+edited setting is never silently ignored; the versions of the stages that read a shipped model
+include its checksums, so re-shipped models rerun what depends on them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+from neurorecon.artifacts import canonical_json, config_hash, file_sha256, now_iso, write_json_atomic
+
+MANIFEST = "manifest.json"
+# the config section of each kind's tiny model, and its files inside models/<kind>/
+SECTIONS = {
+    "clip": ("stimuli", "clip"),
+    "vae": ("reconstruct", "vae"),
+    "diffusion": ("reconstruct", "diffusion"),
+}
+FILES = {
+    "clip": ("open_clip_config.json", "open_clip_model.safetensors", "training.tsv"),
+    "vae": ("config.json", "diffusion_pytorch_model.safetensors", "training.tsv"),
+    "diffusion": ("unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+                  "scheduler/scheduler_config.json", "training.tsv"),
+}
+
+
+class ShippedModelError(ValueError):
+    """A shipped model that is missing, altered, or trained with other settings than the config's."""
+
+
+def _section(config: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    first, second = SECTIONS[kind]
+    return config[first][second]
+
+
+def setting_name(kind: str) -> str:
+    """The config path of a kind's tiny section, for messages."""
+    return ".".join((*SECTIONS[kind], "tiny"))
+
+
+def uses_tiny(config: Mapping[str, Any], kind: str) -> bool:
+    """Whether the config uses the tiny model of this kind (shipped or trained here)."""
+    return _section(config, kind)["model"] == "tiny"
+
+
+def uses_shipped(config: Mapping[str, Any], kind: str) -> bool:
+    """Whether the config loads this kind's tiny model from models/ rather than training it."""
+    return uses_tiny(config, kind) and _section(config, kind)["tiny"]["weights"] == "shipped"
+
+
+def training_settings(tiny: Mapping[str, Any]) -> dict[str, Any]:
+    """A tiny section without ``weights``: the settings that determine the trained model."""
+    return json.loads(canonical_json({k: v for k, v in tiny.items() if k != "weights"}))
+
+
+def read_manifest(models_dir: str | Path) -> dict[str, Any]:
+    """``models/manifest.json``, with a clear error when it is absent or unreadable."""
+    path = Path(models_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ShippedModelError(f"{path}: no shipped models here; run `snakemake train_models`, or set "
+                                "<section>.tiny.weights: train to train the tiny models in the run") from exc
+    except json.JSONDecodeError as exc:
+        raise ShippedModelError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def shipped_version(models_dir: str | Path, kind: str) -> str:
+    """A short hash of a shipped model's recorded file checksums (part of the versions that read it)."""
+    entry = read_manifest(models_dir).get("models", {}).get(kind)
+    if entry is None:
+        raise ShippedModelError(f"{Path(models_dir) / MANIFEST}: no {kind!r} model recorded")
+    return config_hash(entry["files"])
+
+
+def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str, verify_files: bool = True) -> None:
+    """Refuse a shipped model trained with other settings than the config's, or whose files changed."""
+    entry = read_manifest(models_dir).get("models", {}).get(kind)
+    path = Path(models_dir) / MANIFEST
+    if entry is None:
+        raise ShippedModelError(f"{path}: no {kind!r} model recorded")
+    wanted, shipped = training_settings(_section(config, kind)["tiny"]), entry["config"]
+    differing = sorted(key for key in set(wanted) | set(shipped) if wanted.get(key) != shipped.get(key))
+    if differing:
+        detail = ", ".join(f"{key}: {wanted.get(key)!r} (shipped: {shipped.get(key)!r})" for key in differing)
+        raise ShippedModelError(
+            f"{setting_name(kind)} differs from the shipped {kind} model ({detail}); set "
+            f"{setting_name(kind)}.weights: train to train it with these settings, or run "
+            f"`snakemake train_models` to re-ship all three")
+    if verify_files:
+        for name, digest in entry["files"].items():
+            file = Path(models_dir) / kind / name
+            if not file.is_file():
+                raise ShippedModelError(f"{file}: missing; {path} lists it")
+            actual = file_sha256(file)
+            if actual != digest:
+                raise ShippedModelError(f"{file}: sha256 {actual} but {path} records {digest}; "
+                                        "the shipped model was altered (git checkout models/ restores it)")
+
+
+def check_shipped_combination(config: Mapping[str, Any]) -> list[str]:
+    """Messages for combinations a shipped generator cannot serve: it was trained on the shipped
+    CLIP's embeddings and in the shipped VAE's latents, so it needs both."""
+    if not uses_shipped(config, "diffusion"):
+        return []
+    return [f"{'.'.join(SECTIONS['diffusion'])} uses the shipped tiny UNet, which was trained with the shipped "
+            f"tiny {kind}; set {'.'.join(SECTIONS[kind])}.model: tiny with tiny.weights: shipped, or "
+            f"{setting_name('diffusion')}.weights: train"
+            for kind in ("clip", "vae") if not uses_shipped(config, kind)]
+
+
+def ship(models_dir: str | Path, trained: Mapping[str, str | Path], configs: Mapping[str, Mapping[str, Any]]) -> Path:
+    """Copy trained tiny models (``trained``: kind -> folder holding FILES[kind] and the training
+    job's manifest.json) into ``models_dir/<kind>`` and write ``models_dir/manifest.json``."""
+    models_dir = Path(models_dir)
+    entries = {}
+    for kind, source in trained.items():
+        source, target = Path(source), models_dir / kind
+        if target.exists():
+            shutil.rmtree(target)
+        for name in FILES[kind]:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / name, target / name)
+        entries[kind] = {
+            "config": training_settings(configs[kind]),
+            "files": {name: file_sha256(target / name) for name in FILES[kind]},
+            "training": json.loads((source / MANIFEST).read_text()),
+        }
+    manifest = {"models": entries, "written": now_iso()}
+    write_json_atomic(models_dir / MANIFEST, manifest)
+    return models_dir / MANIFEST
