@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from neurorecon.artifacts import canonical_json, source_hash, stage_version
+from neurorecon.artifacts import SourceHasher, canonical_json, stage_version
 from neurorecon.config import check_config_combinations, check_config_keys
 from neurorecon.schema import load_schema, validate_config
 from neurorecon.layout import build_layout
@@ -126,9 +126,13 @@ def adapt_settings(*leave_out):
     return {k: v for k, v in stage_config("decode", "adapt").items() if k not in ("subjects", *leave_out)}
 
 
+# the imports of each src/ file, kept by content hash in the working folder's .snakemake/ across runs
+CODE_HASHER = SourceHasher(Path(".snakemake") / "neurorecon" / "imports.json")
+
+
 def script_code_hash(script):
     """Content hash of the src/ code a rule script reaches, so library edits rerun that rule."""
-    return source_hash(Path(workflow.basedir) / "workflow" / "scripts" / script)
+    return CODE_HASHER.hash(Path(workflow.basedir) / "workflow" / "scripts" / script)
 
 
 def subject_data_files(subject):

@@ -67,3 +67,51 @@ def test_a_session_with_the_wrong_trial_count_is_named(mini_nsd, tmp_path):
     with pytest.raises(InputDataError, match="700 trials; expected 750") as info:
         nsd.load_nsd_subject(root, 1, SESSIONS, CFG)
     assert info.value.path == path
+
+
+def test_streamed_ingestion_equals_reading_every_session_at_once(mini_nsd):
+    """Sessions are summed into the output rows one at a time; the result is what z-scoring all
+    sessions' betas in float64 and averaging the test repeats afterwards gives."""
+    from neurorecon.preprocess.fmri import zscore_rows_within
+    from neurorecon.responses import average_repeats
+
+    root, _, mask, _ = mini_nsd
+    responses, trials = nsd.load_nsd_subject(root, 1, SESSIONS, CFG)
+    stacked = np.concatenate([np.asarray(nib.load(nsd.betas_path(root, 1, s)).dataobj)[mask].T / nsd.BETA_SCALE
+                              for s in SESSIONS])
+    expected, table = average_repeats(zscore_rows_within(stacked, trials["run"].to_numpy()), trials)
+    assert responses.values.dtype == np.float32
+    pd.testing.assert_frame_equal(responses.trials, table)
+    np.testing.assert_allclose(responses.values, expected, rtol=0, atol=1e-5)
+
+
+def test_scaled_int16_betas_are_read_with_their_header_scaling(mini_nsd, tmp_path):
+    import shutil
+
+    root = tmp_path / "nsd"
+    shutil.copytree(mini_nsd[0], root)
+    unscaled, _ = nsd.load_nsd_subject(root, 1, [1], {**CFG, "zscore": "none"})
+    path = nsd.betas_path(root, 1, 1)
+    image = nib.load(path)
+    stored = np.asarray(image.dataobj).astype(np.int32)
+    halved = nib.Nifti1Image((stored // 2).astype(np.int16), image.affine)
+    halved.header.set_slope_inter(2.0, float(0))
+    nib.save(halved, path)
+    scaled, _ = nsd.load_nsd_subject(root, 1, [1], {**CFG, "zscore": "none"})
+    assert np.abs(scaled.values - unscaled.values).max() <= 1 / nsd.BETA_SCALE + 1e-6  # odd values lose 1 to //2
+
+
+def test_full_size_layout_writer_streams_valid_nifti_and_reads_back(tmp_path):
+    from neurorecon.synth import nsd as nsd_synth
+
+    grid = (6, 7, 5)
+    root = nsd_synth.write_nsd_layout(tmp_path, n_sessions=2, roi_voxels=40, grid=grid)
+    roi = np.asarray(nib.load(nsd.roi_path(root, 1)).dataobj)
+    assert (roi > 0).sum() == 40 and set(np.unique(roi)) == {-1, 1}
+    stored = np.asarray(nib.load(nsd.betas_path(root, 1, 2)).dataobj)
+    rng = np.random.default_rng(0)
+    expected = np.stack([rng.normal(0, 300, grid).astype(np.int16) for _ in range(nsd.TRIALS_PER_SESSION)], axis=-1)
+    assert stored.dtype == np.int16 and np.array_equal(stored, expected)  # x fastest, trials slowest
+    responses, trials = nsd.load_nsd_subject(root, 1, [1, 2], CFG)
+    assert len(trials) == 1500 and responses.values.shape == (responses.trials.shape[0], 40)
+    assert trials["split"].eq("test").any() and trials["split"].eq("train").any()

@@ -137,3 +137,17 @@ def test_confounds_with_wrong_length_are_named(broken_world, tiny_config, tmp_pa
     table.iloc[:-3].to_csv(conf, sep="\t", index=False)
     error = _run_expecting_error(broken_world, tiny_config, tmp_path)
     assert error.path == conf and "volumes" in str(error)
+
+
+def test_row_averager_handles_a_row_named_twice_in_one_block():
+    from neurorecon.responses import RowAverager, row_plan
+
+    trials = pd.DataFrame({"stim_id": ["t", "a", "t", "t"], "run": [1, 1, 1, 2], "split": ["test", "train", "test", "test"]})
+    table, rows = row_plan(trials)
+    assert table["stim_id"].tolist() == ["a", "t"] and rows.tolist() == [1, 0, 1, 1]
+    averager = RowAverager(len(table), 1)
+    values = np.array([[3.0], [5.0], [6.0], [9.0]])
+    averager.add(values[:3], rows[:3])      # "t" twice in this block
+    averager.add(values[3:], rows[3:])
+    assert averager.result().ravel().tolist() == [5.0, 6.0]
+    assert table.loc[1, "n_repeats"] == 3 and table.loc[1, "runs"] == "1;1;2"

@@ -3,6 +3,7 @@
 import ast
 import re
 import subprocess
+import json
 import sys
 from pathlib import Path
 
@@ -89,6 +90,34 @@ def test_code_hash_changes_when_a_reached_module_changes(tmp_path, monkeypatch):
     assert artifacts.source_hash(script) == before       # not reached: no rerun
     (package / "sub" / "b.py").write_text("def f():\n    return 2\n")
     assert artifacts.source_hash(script) != before       # reached through a.py: rerun
+
+
+def test_import_cache_on_disk_is_used_and_never_hides_an_edit(tmp_path, monkeypatch):
+    from neurorecon import artifacts
+
+    package = tmp_path / "neurorecon"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from neurorecon.b import g\n    return g()\n")  # a lazy import
+    (package / "b.py").write_text("def g():\n    return 1\n")
+    script = tmp_path / "script.py"
+    script.write_text("from neurorecon.a import f\n")
+    monkeypatch.setattr(artifacts, "PACKAGE_ROOT", package)
+    cache = tmp_path / ".snakemake" / "imports.json"
+    first = artifacts.SourceHasher(cache).hash(script)
+    assert cache.is_file() and len(json.loads(cache.read_text())) == 3  # script, a, b
+
+    def no_parsing(*args):
+        raise AssertionError("parsed although the cache knows this content")
+
+    monkeypatch.setattr(artifacts, "_parse_imports", no_parsing)
+    assert artifacts.SourceHasher(cache).hash(script) == first
+    (package / "b.py").write_text("def g():\n    return 2\n")  # new content: parsed, hash changes
+    monkeypatch.undo()
+    monkeypatch.setattr(artifacts, "PACKAGE_ROOT", package)
+    assert artifacts.SourceHasher(cache).hash(script) != first
+    cache.write_text("{not json")
+    assert artifacts.SourceHasher(cache).hash(script) == artifacts.SourceHasher().hash(script)
 
 
 def test_snakefmt_leaves_the_rule_files_unchanged():

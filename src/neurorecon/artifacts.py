@@ -51,24 +51,21 @@ def stage_version(section: Mapping[str, Any], parents: Sequence[str] = ()) -> st
 
 def _module_file(module: str) -> Path | None:
     """The source file of ``neurorecon.<...>`` (a module or a package's __init__)."""
+    return _module_file_under(PACKAGE_ROOT, module)
+
+
+@functools.lru_cache(maxsize=None)
+def _module_file_under(root: Path, module: str) -> Path | None:
     parts = module.split(".")[1:]
-    base = PACKAGE_ROOT.joinpath(*parts)
+    base = root.joinpath(*parts)
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
     return None
 
 
-def _neurorecon_imports(path: Path) -> frozenset[str]:
-    """Modules of neurorecon that a Python file imports (absolute imports only)."""
-    return _imports_in_source(path.read_bytes(), str(path))
-
-
-@functools.lru_cache(maxsize=None)
-def _imports_in_source(source: bytes, filename: str) -> frozenset[str]:
-    """The neurorecon imports of one source text, parsed once per process: the Snakefile hashes
-    some 40 rules' scripts whose imports overlap, and parsing dominated its start-up. Keyed by the
-    content itself, so an edited file is parsed anew."""
+def _parse_imports(source: bytes, filename: str) -> list[str]:
+    """Modules of neurorecon that a Python source imports (absolute imports, lazy ones included)."""
     found = set()
     for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "neurorecon":
@@ -76,23 +73,76 @@ def _imports_in_source(source: bytes, filename: str) -> frozenset[str]:
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "neurorecon")
-    return frozenset(found)
+    return sorted(found)
+
+
+class SourceHasher:
+    """Content hashes of the neurorecon code that rule scripts reach.
+
+    Every Snakemake start hashes some 40 scripts, following their imports through src/; parsing
+    those files was most of the workflow's own start-up. The imports of each file are therefore
+    kept by the sha256 of its content, in memory and, when ``cache_file`` is given, on disk across
+    runs. Files are read and hashed every time, so any edit changes the code hash as before; a
+    file whose content is new is parsed again.
+    """
+
+    def __init__(self, cache_file: str | os.PathLike | None = None):
+        self.cache_file = None if cache_file is None else Path(cache_file)
+        self.imports_by_digest: dict[str, list[str]] = {}
+        if self.cache_file is not None and self.cache_file.is_file():
+            try:
+                self.imports_by_digest = json.loads(self.cache_file.read_text())
+            except (OSError, ValueError):
+                self.imports_by_digest = {}  # a damaged cache is rebuilt
+
+    def imports(self, path: Path) -> list[str]:
+        """The neurorecon modules a file imports."""
+        source = path.read_bytes()
+        digest = hashlib.sha256(source).hexdigest()
+        if digest not in self.imports_by_digest:
+            self.imports_by_digest[digest] = _parse_imports(source, str(path))
+            self._save()
+        return self.imports_by_digest[digest]
+
+    def _save(self) -> None:
+        if self.cache_file is None:
+            return
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.cache_file, json.dumps(self.imports_by_digest))
+        except OSError:
+            pass  # only a speed-up: a read-only folder costs parsing, nothing else
+
+    def closure(self, script: str | os.PathLike) -> list[Path]:
+        """Every neurorecon source file a script uses, following imports transitively."""
+        seen: set[Path] = set()
+        pending = [Path(script)]
+        while pending:
+            current = pending.pop()
+            for module in self.imports(current):
+                parts = module.split(".")
+                for depth in range(2, len(parts) + 1):  # the package __init__ files on the way run too
+                    file = _module_file(".".join(parts[:depth]))
+                    if file is not None and file not in seen:
+                        seen.add(file)
+                        pending.append(file)
+        return sorted(seen)
+
+    def hash(self, script: str | os.PathLike, length: int = HASH_LENGTH) -> str:
+        """Content hash of the code a script reaches (its ``closure``)."""
+        digest = hashlib.sha256()
+        for path in self.closure(script):
+            digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()[:length]
+
+
+_IN_MEMORY = SourceHasher()
 
 
 def source_closure(script: str | os.PathLike) -> list[Path]:
     """Every neurorecon source file a script uses, following imports transitively."""
-    seen: set[Path] = set()
-    pending = [Path(script)]
-    while pending:
-        current = pending.pop()
-        for module in _neurorecon_imports(current):
-            parts = module.split(".")
-            for depth in range(2, len(parts) + 1):  # the package __init__ files on the way run too
-                file = _module_file(".".join(parts[:depth]))
-                if file is not None and file not in seen:
-                    seen.add(file)
-                    pending.append(file)
-    return sorted(seen)
+    return _IN_MEMORY.closure(script)
 
 
 def source_hash(script: str | os.PathLike, length: int = HASH_LENGTH) -> str:
@@ -101,11 +151,7 @@ def source_hash(script: str | os.PathLike, length: int = HASH_LENGTH) -> str:
     Passed to each rule as a param, so that editing library code reruns exactly the rules whose
     scripts reach it; Snakemake by itself watches only the script file.
     """
-    digest = hashlib.sha256()
-    for path in source_closure(script):
-        digest.update(path.relative_to(PACKAGE_ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:length]
+    return _IN_MEMORY.hash(script, length)
 
 
 def file_sha256(path: str | os.PathLike) -> str:

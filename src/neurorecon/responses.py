@@ -36,7 +36,7 @@ class Responses:
         with atomic_path(responses_path) as tmp:
             with open(tmp, "wb") as handle:
                 np.savez_compressed(
-                    handle, responses=self.values.astype(np.float32), roi=self.roi, voxel_ijk=self.voxel_ijk,
+                    handle, responses=self.values.astype(np.float32, copy=False), roi=self.roi, voxel_ijk=self.voxel_ijk,
                     roi_index=np.asarray(list(self.roi_names)), roi_name=np.asarray(list(self.roi_names.values())),
                     **({} if self.channels is None else {"channels": np.asarray(self.channels), "times": self.times}),
                 )
@@ -91,23 +91,61 @@ def single_trial_rows(trials: pd.DataFrame) -> pd.DataFrame:
     return trials.assign(runs=trials["run"].astype(str), n_repeats=1)[ROW_COLUMNS]
 
 
-def average_repeats(values: np.ndarray, trials: pd.DataFrame, split: str = "test") -> tuple[np.ndarray, pd.DataFrame]:
-    """Average rows of the same stimulus within ``split``; other rows stay single trials."""
-    keep = trials["split"] != split
-    rows = [values[keep.to_numpy()]]
+def row_plan(trials: pd.DataFrame, average: bool = True, split: str = "test") -> tuple[pd.DataFrame, np.ndarray]:
+    """The responses' trial table and, for each trial, the row its values go to: rows of the same
+    stimulus within ``split`` share one row (averaged) when ``average``, other trials keep their own.
+    Train rows come first in trial order, then the averaged stimuli sorted by stim_id."""
+    if not average:
+        return single_trial_rows(trials), np.arange(len(trials))
+    keep = (trials["split"] != split).to_numpy()
+    rows = np.empty(len(trials), dtype=int)
+    rows[keep] = np.arange(keep.sum())
     table = [single_trial_rows(trials[keep])]
     repeated = trials[~keep].reset_index(drop=True)
     if len(repeated):
-        repeated_values = values[~keep.to_numpy()]
         grouped = repeated.groupby("stim_id", sort=True)
-        rows.append(np.stack([repeated_values[index].mean(axis=0) for index in grouped.indices.values()]))
+        rows[~keep] = keep.sum() + grouped.ngroup().to_numpy()
         table.append(pd.DataFrame({
             "stim_id": list(grouped.indices),
             "split": split,
             "runs": [";".join(str(r) for r in sorted(group["run"])) for _, group in grouped],
             "n_repeats": [len(index) for index in grouped.indices.values()],
         }))
-    return np.concatenate(rows), pd.concat(table, ignore_index=True)[ROW_COLUMNS]
+    return pd.concat(table, ignore_index=True)[ROW_COLUMNS], rows
+
+
+class RowAverager:
+    """Sums trials into their planned rows (``row_plan``) block by block and divides at the end, so
+    that a subject's trials never have to be held twice (NSD: tens of thousands of trials)."""
+
+    def __init__(self, n_rows: int, n_features: int, dtype=np.float64):
+        self.sums = np.zeros((n_rows, n_features), dtype=dtype)
+        self.counts = np.zeros(n_rows)
+
+    def add(self, values: np.ndarray, rows: np.ndarray) -> None:
+        """Add ``values`` (trials x features) to ``rows`` (one per trial; repeats allowed)."""
+        pending = np.arange(len(rows))
+        while pending.size:  # a row named twice in one block is added in two passes
+            _, first = np.unique(rows[pending], return_index=True)
+            taken = pending[first]
+            self.sums[rows[taken]] += values[taken]
+            self.counts[rows[taken]] += 1
+            pending = np.delete(pending, first)
+
+    def result(self) -> np.ndarray:
+        """The averaged rows (in place: the sums are divided by their counts)."""
+        if not self.counts.all():
+            raise ValueError(f"{int((self.counts == 0).sum())} rows received no trial")
+        self.sums /= self.counts[:, None].astype(self.sums.dtype)
+        return self.sums
+
+
+def average_repeats(values: np.ndarray, trials: pd.DataFrame, split: str = "test") -> tuple[np.ndarray, pd.DataFrame]:
+    """Average rows of the same stimulus within ``split``; other rows stay single trials."""
+    table, rows = row_plan(trials, split=split)
+    averager = RowAverager(len(table), values.shape[1], np.result_type(values.dtype, np.float32))
+    averager.add(values, rows)
+    return averager.result(), table
 
 
 def response_rows(values: np.ndarray, trials: pd.DataFrame, average_test: bool) -> tuple[np.ndarray, pd.DataFrame]:

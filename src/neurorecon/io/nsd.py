@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neurorecon.io.inputs import InputDataError, check_finite_timeseries, check_same_grid, load_nifti
+from neurorecon.io.inputs import (
+    NIFTI_READ_ERRORS, InputDataError, check_finite_timeseries, check_same_grid, load_nifti, load_nifti_header,
+)
 from neurorecon.preprocess.fmri import zscore_rows_within
-from neurorecon.responses import Responses, response_rows
+from neurorecon.responses import Responses, RowAverager, row_plan
 
 TRIALS_PER_SESSION = 750
 BETA_SCALE = 300.0
@@ -82,11 +84,41 @@ def trial_table(design: dict[str, np.ndarray], subject: int, sessions: list[int]
     return pd.concat(rows, ignore_index=True)
 
 
+def read_session_betas(path: Path, mask: np.ndarray, mask_img, mask_file: Path) -> np.ndarray:
+    """One session's betas inside the mask (trials x voxels, float32, percent signal change).
+
+    Reads the stored integers (NSD: int16) without nibabel's scaling, which would hold the whole
+    grid as float64 (8 GB for a 1.8 mm session), masks them, then applies the header's scaling and
+    NSD's factor of 300 to the masked voxels only.
+    """
+    image = load_nifti_header(path)
+    check_same_grid(image, path, mask_img, mask_file)
+    if len(image.shape) != 4:
+        raise InputDataError(path, f"expected a 4D image (x, y, z, trials), got shape {image.shape}")
+    if image.shape[3] != TRIALS_PER_SESSION:
+        raise InputDataError(path, f"{image.shape[3]} trials; expected {TRIALS_PER_SESSION} per NSD session")
+    try:
+        stored = np.asanyarray(image.dataobj.get_unscaled())
+    except NIFTI_READ_ERRORS as exc:
+        raise InputDataError(path, f"cannot read as NIfTI ({exc}); the file may be truncated or corrupt") from exc
+    masked = stored[mask].T
+    del stored
+    slope, inter = image.dataobj.slope, image.dataobj.inter
+    values = masked.astype(np.float32)
+    if slope != 1 or inter != 0:
+        values = values * np.float32(slope) + np.float32(inter)
+    values /= np.float32(BETA_SCALE)
+    check_finite_timeseries(values, path)
+    return values
+
+
 def load_nsd_subject(root: Path, subject: int, sessions: list[int], cfg: dict, progress=None) -> tuple[Responses, pd.DataFrame]:
     """Single-trial responses of one NSD subject inside an ROI, and the per-trial table.
 
     ``cfg`` keys: ``betas`` (e.g. betas_fithrf_GLMdenoise_RR), ``roi`` (e.g. nsdgeneral), ``space``
-    (func1pt8mm), ``zscore`` (session | none), ``average_test_repeats``.
+    (func1pt8mm), ``zscore`` (session | none), ``average_test_repeats``. Sessions are read one at a
+    time and summed straight into the output rows (``RowAverager``), so memory holds the output,
+    one session's file and little else, however many sessions there are (benchmarks/nsd_scale.py).
     """
     root = Path(root)
     design = read_expdesign(root)
@@ -96,21 +128,15 @@ def load_nsd_subject(root: Path, subject: int, sessions: list[int], cfg: dict, p
     mask = np.asarray(mask_img.dataobj) > 0
     if not mask.any():
         raise InputDataError(mask_file, "ROI has no voxel > 0")
-    betas = []
-    for session in (progress or (lambda x: x))(sessions):
-        path = betas_path(root, subject, session, cfg["betas"], cfg["space"])
-        image = load_nifti(path, ndim=4)
-        check_same_grid(image, path, mask_img, mask_file)
-        if image.shape[3] != TRIALS_PER_SESSION:
-            raise InputDataError(path, f"{image.shape[3]} trials; expected {TRIALS_PER_SESSION} per NSD session")
-        values = np.asarray(image.dataobj)[mask].T.astype(np.float32) / BETA_SCALE
-        check_finite_timeseries(values, path)
-        betas.append(values)
-    values = np.concatenate(betas)
-    if cfg["zscore"] == "session":
-        values = zscore_rows_within(values, trials["run"].to_numpy())
-    values, table = response_rows(values, trials, cfg["average_test_repeats"])
-    responses = Responses(values=values.astype(np.float32), trials=table, roi=np.ones(int(mask.sum()), int),
+    table, rows = row_plan(trials, cfg["average_test_repeats"])
+    averager = RowAverager(len(table), int(mask.sum()), np.float32)
+    for index, session in enumerate((progress or (lambda x: x))(sessions)):
+        values = read_session_betas(betas_path(root, subject, session, cfg["betas"], cfg["space"]),
+                                    mask, mask_img, mask_file)
+        if cfg["zscore"] == "session":
+            values = zscore_rows_within(values, np.zeros(len(values), int)).astype(np.float32)
+        averager.add(values, rows[index * TRIALS_PER_SESSION:(index + 1) * TRIALS_PER_SESSION])
+    responses = Responses(values=averager.result(), trials=table, roi=np.ones(int(mask.sum()), int),
                           roi_names={1: cfg["roi"]}, voxel_ijk=np.argwhere(mask))
     return responses, trials
 
