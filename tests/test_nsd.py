@@ -115,3 +115,15 @@ def test_full_size_layout_writer_streams_valid_nifti_and_reads_back(tmp_path):
     responses, trials = nsd.load_nsd_subject(root, 1, [1, 2], CFG)
     assert len(trials) == 1500 and responses.values.shape == (responses.trials.shape[0], 40)
     assert trials["split"].eq("test").any() and trials["split"].eq("train").any()
+
+
+def test_a_truncated_session_file_is_named(mini_nsd, tmp_path):
+    import shutil
+
+    root = tmp_path / "nsd"
+    shutil.copytree(mini_nsd[0], root)
+    path = nsd.betas_path(root, 1, 2)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(InputDataError, match="truncated") as info:
+        nsd.load_nsd_subject(root, 1, SESSIONS, CFG)
+    assert info.value.path == path

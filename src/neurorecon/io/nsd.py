@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from nibabel.openers import ImageOpener
 
 from neurorecon.io.inputs import (
     NIFTI_READ_ERRORS, InputDataError, check_finite_timeseries, check_same_grid, load_nifti, load_nifti_header,
@@ -87,9 +88,10 @@ def trial_table(design: dict[str, np.ndarray], subject: int, sessions: list[int]
 def read_session_betas(path: Path, mask: np.ndarray, mask_img, mask_file: Path) -> np.ndarray:
     """One session's betas inside the mask (trials x voxels, float32, percent signal change).
 
-    Reads the stored integers (NSD: int16) without nibabel's scaling, which would hold the whole
-    grid as float64 (8 GB for a 1.8 mm session), masks them, then applies the header's scaling and
-    NSD's factor of 300 to the masked voxels only.
+    Streams the file one trial volume at a time (NIfTI stores trials slowest) and keeps only the
+    mask's voxels, so a 1.8 mm session (1.05 GB of int16; nibabel holds it twice while reading, and
+    as 8 GB of float64 if the header scales it) costs one volume of memory. The header's scaling
+    and NSD's factor of 300 are applied to the masked values.
     """
     image = load_nifti_header(path)
     check_same_grid(image, path, mask_img, mask_file)
@@ -97,14 +99,24 @@ def read_session_betas(path: Path, mask: np.ndarray, mask_img, mask_file: Path) 
         raise InputDataError(path, f"expected a 4D image (x, y, z, trials), got shape {image.shape}")
     if image.shape[3] != TRIALS_PER_SESSION:
         raise InputDataError(path, f"{image.shape[3]} trials; expected {TRIALS_PER_SESSION} per NSD session")
+    header = image.header
+    dtype = header.get_data_dtype()
+    grid = image.shape[:3]
+    volume_bytes = int(np.prod(grid)) * dtype.itemsize
+    # the mask's voxels in numpy's (C) order, as positions in a volume stored x-fastest (Fortran order)
+    positions = np.ravel_multi_index(np.nonzero(mask), grid, order="F")
+    values = np.empty((image.shape[3], len(positions)), dtype=np.float32)
     try:
-        stored = np.asanyarray(image.dataobj.get_unscaled())
+        with ImageOpener(path) as handle:
+            handle.seek(int(image.dataobj.offset))
+            for trial in range(image.shape[3]):
+                volume = handle.read(volume_bytes)
+                if len(volume) < volume_bytes:
+                    raise InputDataError(path, f"ends inside trial {trial + 1} of {image.shape[3]}; the file is truncated")
+                values[trial] = np.frombuffer(volume, dtype=dtype)[positions]
     except NIFTI_READ_ERRORS as exc:
         raise InputDataError(path, f"cannot read as NIfTI ({exc}); the file may be truncated or corrupt") from exc
-    masked = stored[mask].T
-    del stored
     slope, inter = image.dataobj.slope, image.dataobj.inter
-    values = masked.astype(np.float32)
     if slope != 1 or inter != 0:
         values = values * np.float32(slope) + np.float32(inter)
     values /= np.float32(BETA_SCALE)
