@@ -295,6 +295,7 @@ def shipped_model(kind, file):
 
 @functools.cache
 def checked_shipped(kind):
+    """Check a shipped model once per Snakemake start (its files are hashed)."""
     check_shipped(config, MODELS, kind)
 
 

@@ -47,9 +47,13 @@ def edited_config(workdir: Path, section: tuple[str, ...], value) -> Path:
 
 def artifact_digests(workdir: Path) -> dict[str, str]:
     """sha256 of every numeric artifact under results/, by path (gzip files by their content, as
-    gzip headers carry a time)."""
+    gzip headers carry a time); the jobs' benchmark files and the cost table built from them are
+    timings, not artifacts, and left out."""
     digests = {}
+    timings = workdir / "results" / "benchmarks" / "jobs"
     for path in sorted((workdir / "results").rglob("*")):
+        if timings in path.parents or path == workdir / "results" / "benchmarks" / "rules.tsv":
+            continue
         if path.is_file() and path.name.endswith(NUMERIC_SUFFIXES):
             data = path.read_bytes()
             digests[path.relative_to(workdir).as_posix()] = hashlib.sha256(
