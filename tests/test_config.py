@@ -174,3 +174,14 @@ def test_cross_subject_subject_lists_are_checked(shared, adapt, enabled, message
     config["decode"]["adapt"]["subjects"] = adapt
     with pytest.raises(ConfigError, match=message):
         check_config_combinations(config)
+
+
+def test_glm_benchmark_needs_bold_runs():
+    config = load_config("tiny")
+    config["benchmark"]["glm"]["enabled"] = True
+    check_config_combinations(config)
+    config["data"] = {**config["data"], "source": "nsd", "nsd": {"root": "/x", "subjects": [1]}}
+    config["decode"]["shared"]["enabled"] = False
+    config["decode"]["adapt"]["subjects"] = []
+    with pytest.raises(ConfigError, match="benchmark.glm .* 'nsd'"):
+        check_config_combinations(config)

@@ -54,6 +54,9 @@ def check_config_combinations(config: dict) -> None:
         raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
                           "use 'image'")
     _check_cross_subject(config)
+    if config["benchmark"]["glm"]["enabled"] and source not in ("synthetic", "bids"):
+        raise ConfigError(f"benchmark.glm times the single-trial GLM on BOLD runs, which data.source {source!r} "
+                          "does not have (its responses are read, not estimated); set benchmark.glm.enabled: false")
     for problem in check_shipped_combination(config):
         raise ConfigError(problem)
     _check_tiny_clip(config["stimuli"]["clip"])
