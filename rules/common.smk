@@ -33,7 +33,7 @@ SHIPPED = [kind for kind in SECTIONS if uses_shipped(config, kind)]
 
 def parse_time_shipped_version(kind):
     """A shipped model's version; "absent" when models/ lacks it, so that `snakemake train_models`
-    can run. Jobs that read it then fail on the check in ``shipped_model``, before any job runs."""
+    can run. Jobs that read it then fail on the check in ``tiny_model_file``, before any job runs."""
     try:
         return shipped_version(MODELS, kind)
     except ShippedModelError:
@@ -81,6 +81,7 @@ TINY_VAE = RECONSTRUCTS and RECON["vae"]["model"] == "tiny" and (RECON["lowlevel
 CLIP_DIR = str(MODELS / "clip") if "clip" in SHIPPED else f"{STIM}/model"
 VAE_DIR = str(MODELS / "vae") if "vae" in SHIPPED else f"{VAE}/model"
 DIFF_DIR = str(MODELS / "diffusion") if "diffusion" in SHIPPED else f"{DIFF}/model"
+TINY_MODEL_DIRS = {"clip": CLIP_DIR, "vae": VAE_DIR, "diffusion": DIFF_DIR}
 # the folder `snakemake train_models` trains the three tiny models in, versioned by their settings
 SHIP_VERSION = stage_version(
     {kind: training_settings(config[first][second]["tiny"]) for kind, (first, second) in SECTIONS.items()}
@@ -286,11 +287,13 @@ def groundtruth_input(wildcards):
     return {}
 
 
-def shipped_model(kind, file):
-    """The path of a shipped model's file, once the model is checked against the config (settings
-    and checksums; raised as an error naming the setting before any job runs)."""
-    checked_shipped(kind)
-    return f"{MODELS / kind}/{file}"
+def tiny_model_file(kind, file):
+    """A file of a tiny model: in models/ when shipped (checked against the config first: settings
+    and checksums, raised as an error naming the setting before any job runs), else in the folder
+    this run trains it into."""
+    if kind in SHIPPED:
+        checked_shipped(kind)
+    return f"{TINY_MODEL_DIRS[kind]}/{file}"
 
 
 @functools.cache
@@ -301,11 +304,7 @@ def checked_shipped(kind):
 
 def clip_model_input(wildcards):
     """The tiny CLIP's config file (shipped, or trained in this run) when the tiny model is used."""
-    if not TINY_CLIP:
-        return {}
-    if "clip" in SHIPPED:
-        return {"clip_config": shipped_model("clip", "open_clip_config.json")}
-    return {"clip_config": f"{CLIP_DIR}/open_clip_config.json"}
+    return {"clip_config": tiny_model_file("clip", "open_clip_config.json")} if TINY_CLIP else {}
 
 
 def training_histories(wildcards):
@@ -317,7 +316,7 @@ def training_histories(wildcards):
         ("diffusion", TINY_DIFFUSION, f"{DIFF}/training.tsv"),
     ):
         if used:
-            histories[f"{kind}_history"] = shipped_model(kind, "training.tsv") if kind in SHIPPED else trained_here
+            histories[f"{kind}_history"] = tiny_model_file(kind, "training.tsv") if kind in SHIPPED else trained_here
     return histories
 
 
@@ -372,17 +371,12 @@ def tiny_training_stimuli(*keys):
 
 def vae_input(wildcards):
     """The tiny VAE's config (shipped, or trained in this run) when the run uses it."""
-    if not TINY_VAE:
-        return {}
-    return {"vae_config": shipped_model("vae", "config.json") if "vae" in SHIPPED else f"{VAE_DIR}/config.json"}
+    return {"vae_config": tiny_model_file("vae", "config.json")} if TINY_VAE else {}
 
 
 def diffusion_input(wildcards):
     """The tiny generator's UNet config (shipped, or trained in this run) when the run uses it."""
-    if not TINY_DIFFUSION:
-        return {}
-    unet = "unet/config.json"
-    return {"diffusion_config": shipped_model("diffusion", unet) if "diffusion" in SHIPPED else f"{DIFF_DIR}/{unet}"}
+    return {"diffusion_config": tiny_model_file("diffusion", "unet/config.json")} if TINY_DIFFUSION else {}
 
 
 def final_reconstructions(wildcards):

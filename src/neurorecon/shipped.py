@@ -80,20 +80,22 @@ def read_manifest(models_dir: str | Path) -> dict[str, Any]:
         raise ShippedModelError(f"{path}: not valid JSON ({exc})") from exc
 
 
-def shipped_version(models_dir: str | Path, kind: str) -> str:
-    """A short hash of a shipped model's recorded file checksums (part of the versions that read it)."""
+def _recorded(models_dir: str | Path, kind: str) -> dict[str, Any]:
+    """The manifest's entry for one kind of model."""
     entry = read_manifest(models_dir).get("models", {}).get(kind)
     if entry is None:
         raise ShippedModelError(f"{Path(models_dir) / MANIFEST}: no {kind!r} model recorded")
-    return config_hash(entry["files"])
+    return entry
 
 
-def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str, verify_files: bool = True) -> None:
+def shipped_version(models_dir: str | Path, kind: str) -> str:
+    """A short hash of a shipped model's recorded file checksums (part of the versions that read it)."""
+    return config_hash(_recorded(models_dir, kind)["files"])
+
+
+def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str) -> None:
     """Refuse a shipped model trained with other settings than the config's, or whose files changed."""
-    entry = read_manifest(models_dir).get("models", {}).get(kind)
-    path = Path(models_dir) / MANIFEST
-    if entry is None:
-        raise ShippedModelError(f"{path}: no {kind!r} model recorded")
+    entry = _recorded(models_dir, kind)
     wanted, shipped = training_settings(_section(config, kind)["tiny"]), entry["config"]
     differing = sorted(key for key in set(wanted) | set(shipped) if wanted.get(key) != shipped.get(key))
     if differing:
@@ -102,15 +104,14 @@ def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str, 
             f"{setting_name(kind)} differs from the shipped {kind} model ({detail}); set "
             f"{setting_name(kind)}.weights: train to train it with these settings, or run "
             f"`snakemake train_models` to re-ship all three")
-    if verify_files:
-        for name, digest in entry["files"].items():
-            file = Path(models_dir) / kind / name
-            if not file.is_file():
-                raise ShippedModelError(f"{file}: missing; {path} lists it")
-            actual = file_sha256(file)
-            if actual != digest:
-                raise ShippedModelError(f"{file}: sha256 {actual} but {path} records {digest}; "
-                                        "the shipped model was altered (git checkout models/ restores it)")
+    for name, digest in entry["files"].items():
+        file = Path(models_dir) / kind / name
+        if not file.is_file():
+            raise ShippedModelError(f"{file}: missing; {Path(models_dir) / MANIFEST} lists it")
+        actual = file_sha256(file)
+        if actual != digest:
+            raise ShippedModelError(f"{file}: sha256 {actual} but {Path(models_dir) / MANIFEST} records {digest}; "
+                                    "the shipped model was altered (git checkout models/ restores it)")
 
 
 def check_shipped_combination(config: Mapping[str, Any]) -> list[str]:

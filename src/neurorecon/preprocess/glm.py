@@ -6,17 +6,18 @@ prewhitened least-squares fit per distinct coefficient. LSS (Mumford et al. 2012
 per trial, each time with a design of [this trial, the sum of the other trials, nuisance], so a
 run of 63 trials costs 63 full GLMs, most of it Python overhead and repeated whitening.
 
-Here the per-trial designs are stacked into one array and every step is batched:
+LSS, the default, is solved in closed form: every trial's design spans [nuisance, sum of trials,
+this trial], so with the first two projected out (shared by all trials) each trial adds one
+direction. The OLS residuals' AR(1) sums (nilearn's Yule-Walker, including its subtraction of the
+grand mean of each design's residual matrix) expand into matrix products of those directions with
+one common residual, and for each distinct truncated coefficient the whitened fit is a 2 x 2
+system per trial whose right-hand sides for all voxels are one matrix product.
 
-- the OLS pseudo-inverses of all designs in one call (``np.linalg.pinv`` on a stack, with scipy's
-  default cut-off, which nilearn uses);
-- the residuals of all designs over a block of voxels in one matrix product, and the AR(1)
-  coefficient of every (design, voxel) pair from them (nilearn's Yule-Walker, including its
-  subtraction of the grand mean of each design's residuals, computed here from the row sums since
-  it is linear in the data);
-- for each distinct truncated coefficient, the data are whitened once, the designs that need it are
-  whitened and pseudo-inverted together, and only the rows of interest (the trial's beta) are
-  multiplied with only the voxels that carry that coefficient.
+LSA, and LSS designs that are (nearly) rank-deficient, take the general path: the designs are
+stacked, pseudo-inverted in one call with scipy's cut-off (as nilearn's OLSModel), the residuals
+of all designs are formed block by block, and for each distinct coefficient the data and the
+designs that need it are whitened once and only the kept rows are multiplied with only the voxels
+that carry that coefficient.
 
 The betas equal nilearn's per-trial loop to rounding (tests/test_glm.py;
 ``benchmarks/glm.py`` times both). ``nilearn_single_trial_betas`` is that loop, kept as the
@@ -87,23 +88,24 @@ def _ar1_codes(timeseries: np.ndarray, designs: np.ndarray, pinvs: np.ndarray, b
     return codes
 
 
-def glm_betas(timeseries: np.ndarray, designs: np.ndarray, keep: np.ndarray, noise_model: str,
-              bins: int = AR_BINS) -> np.ndarray:
+def _coefficient_groups(codes: np.ndarray, bins: int):
+    """For each distinct AR(1) code: rho, the (design, voxel) pairs that carry it, and the designs
+    and voxels among them, so that each group is whitened once."""
+    for code in np.unique(codes):
+        uses = codes == code
+        yield code * 1.0 / bins, uses, np.flatnonzero(uses.any(axis=1)), np.flatnonzero(uses.any(axis=0))
+
+
+def _general_betas(timeseries: np.ndarray, designs: np.ndarray, keep: np.ndarray, noise_model: str,
+                   bins: int) -> np.ndarray:
     """Betas of the ``keep`` regressors of every design (designs x kept x voxels), as nilearn's
     ``run_glm(timeseries, design, noise_model)`` gives them design by design."""
-    if noise_model not in NOISE_MODELS:
-        raise ValueError(f"unknown noise model {noise_model!r}; expected one of {NOISE_MODELS}")
-    timeseries = np.asarray(timeseries, dtype=np.float64)
-    designs = np.asarray(designs, dtype=np.float64)
     pinvs = _pinv(designs)
     if noise_model == "ols":
         return pinvs[:, keep] @ timeseries
-    codes = _ar1_codes(timeseries, designs, pinvs, bins)
     betas = np.empty((designs.shape[0], len(keep), timeseries.shape[1]))
-    for code in np.unique(codes):
-        rho = code * 1.0 / bins
-        uses = codes == code                                   # designs x voxels
-        which, cols = np.flatnonzero(uses.any(axis=1)), np.flatnonzero(uses.any(axis=0))
+    codes = _ar1_codes(timeseries, designs, pinvs, bins)
+    for rho, uses, which, cols in _coefficient_groups(codes, bins):
         whitened_data = _whiten(timeseries[:, cols], rho)
         kept_pinvs = _pinv(_whiten(designs[which], rho))[:, keep]
         for design, kept in zip(which, kept_pinvs):
@@ -112,10 +114,12 @@ def glm_betas(timeseries: np.ndarray, designs: np.ndarray, keep: np.ndarray, noi
     return betas
 
 
-def _full_column_rank(columns: np.ndarray, tolerance: float = 1e-8) -> bool:
-    """Whether the columns are linearly independent, with a margin (relative to the largest pivot)."""
-    diagonal = np.abs(np.diag(np.linalg.qr(columns, mode="r")))
-    return bool(diagonal.size == 0 or diagonal.min() > tolerance * diagonal.max())
+def _orthonormal_basis(columns: np.ndarray, tolerance: float = 1e-8) -> np.ndarray | None:
+    """An orthonormal basis of the columns' span, or None when they are not linearly independent
+    with a margin (a pivot below ``tolerance`` times the largest)."""
+    basis, upper = np.linalg.qr(columns)
+    diagonal = np.abs(np.diag(upper))
+    return basis if diagonal.size == 0 or diagonal.min() > tolerance * diagonal.max() else None
 
 
 def _lss_ar1_codes(timeseries: np.ndarray, basis: np.ndarray, directions: np.ndarray, bins: int) -> np.ndarray:
@@ -164,10 +168,9 @@ def _lss_betas(timeseries: np.ndarray, trials: np.ndarray, nuisance: np.ndarray,
     """LSS betas (trials x voxels) in closed form, or None when some design is (nearly) rank-deficient,
     which the general path then solves by pseudo-inverse as nilearn does."""
     total = trials.sum(axis=1)
-    common = np.column_stack([nuisance, total])
-    if not _full_column_rank(common):
+    basis = _orthonormal_basis(np.column_stack([nuisance, total]))
+    if basis is None:
         return None
-    basis = np.linalg.qr(common)[0]
     directions = trials - basis @ (basis.T @ trials)
     norms = np.linalg.norm(directions, axis=0)
     if np.any(norms <= 1e-8 * np.linalg.norm(trials, axis=0).max()):
@@ -177,10 +180,7 @@ def _lss_betas(timeseries: np.ndarray, trials: np.ndarray, nuisance: np.ndarray,
     else:
         codes = _lss_ar1_codes(timeseries, basis, directions / norms, bins)
     betas = np.empty(codes.shape)
-    for code in np.unique(codes):
-        rho = code * 1.0 / bins
-        uses = codes == code
-        rows, cols = np.flatnonzero(uses.any(axis=1)), np.flatnonzero(uses.any(axis=0))
+    for rho, uses, rows, cols in _coefficient_groups(codes, bins):
         fit = _lss_fit(_whiten(timeseries[:, cols], rho), _whiten(trials[:, rows], rho),
                        _whiten(total[:, None], rho)[:, 0], _whiten(nuisance, rho))
         row, col = np.nonzero(uses[np.ix_(rows, cols)])
@@ -198,13 +198,14 @@ def single_trial_betas(timeseries: np.ndarray, trials: np.ndarray, nuisance: np.
     """
     if noise_model not in NOISE_MODELS:
         raise ValueError(f"unknown noise model {noise_model!r}; expected one of {NOISE_MODELS}")
-    designs, keep = trial_designs(trials, nuisance, method)
     timeseries = np.asarray(timeseries, dtype=np.float64)
+    trials, nuisance = np.asarray(trials, dtype=np.float64), np.asarray(nuisance, dtype=np.float64)
     if method == "lss":
-        betas = _lss_betas(timeseries, np.asarray(trials, float), np.asarray(nuisance, float), noise_model, bins)
+        betas = _lss_betas(timeseries, trials, nuisance, noise_model, bins)
         if betas is not None:
             return betas
-    betas = glm_betas(timeseries, designs, keep, noise_model, bins)
+    designs, keep = trial_designs(trials, nuisance, method)  # rejects an unknown method
+    betas = _general_betas(timeseries, designs, keep, noise_model, bins)
     return betas[0] if method == "lsa" else betas[:, 0]
 
 
