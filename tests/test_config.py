@@ -185,3 +185,11 @@ def test_glm_benchmark_needs_bold_runs():
     config["decode"]["adapt"]["subjects"] = []
     with pytest.raises(ConfigError, match="benchmark.glm .* 'nsd'"):
         check_config_combinations(config)
+
+
+def test_shipped_generative_models_are_listed_where_they_are_read_from():
+    config = load_config("default")
+    layout = build_layout(config, {"clip": "c", "vae": "v", "diffusion": "d"})
+    assert layout.folders_in_use["vae"] == "models/vae" and layout.folders_in_use["diffusion"] == "models/diffusion"
+    assert layout.folders_in_use["stimuli"] == layout.folders["stimuli"]  # the embeddings are written there
+    assert build_layout(config).folders_in_use["vae"] == build_layout(config).folders["vae"]

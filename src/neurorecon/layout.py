@@ -30,6 +30,7 @@ class Layout:
     sensor_subjects: dict[str, list[str]]  # EEG / sEEG subject labels per modality ([] when none)
     sensor_roots: dict[str, str]           # the BIDS root each sensor modality is read from
     sensor_images: list[str]               # sensor modalities whose images are reconstructed
+    shipped: dict[str, str]                # kinds of shipped tiny model the config loads -> their version
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
@@ -43,7 +44,8 @@ class Layout:
 
     @property
     def folders_in_use(self) -> dict[str, str]:
-        """The folders of the stages this config runs (the cross-subject ones only when enabled)."""
+        """The folders of the stages this config runs (the cross-subject ones only when enabled); a
+        generative model the config loads from models/ is shown there, as no run writes its folder."""
         unused = set()
         if not self.shared_subjects:
             unused |= {"shared", "evaluate_shared"}
@@ -54,7 +56,8 @@ class Layout:
                 unused |= set(self.sensor_stages(modality))
             elif modality not in self.sensor_images:
                 unused |= set(self.sensor_image_stages(modality))
-        return {stage: folder for stage, folder in self.folders.items() if stage not in unused}
+        in_use = {stage: folder for stage, folder in self.folders.items() if stage not in unused}
+        return {**in_use, **{kind: f"models/{kind}" for kind in ("vae", "diffusion") if kind in self.shipped}}
 
     @property
     def synthetic(self) -> bool:
@@ -189,4 +192,5 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
     return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
                   shared_subjects=cross, adapt_subjects=[str(s) for s in decode["adapt"]["subjects"]] if cross else [],
                   bids_root=bids_root, source=source, sensor_subjects=sensor_subjects_from_config(config["data"]),
-                  sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]])
+                  sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]],
+                  shipped=dict(shipped or {}))

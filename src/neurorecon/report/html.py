@@ -234,10 +234,13 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         parts += [
             "<h2>Cost per rule</h2>",
             "<p class='note'>From Snakemake's benchmark file of every job (results/benchmarks/jobs/); jobs that "
-            "did not rerun keep the numbers of the run that made their artifact. Peak memory is the resident set "
-            "of the job's process. Table: results/benchmarks/rules.tsv.</p>",
+            "did not rerun keep the numbers of the run that made their artifact. Peak memory (resident set) and "
+            "CPU time are Snakemake's samples, taken every 0.5 s for a job's first 15 s and every 30 s after, so "
+            "for longer jobs they are lower bounds; each job's log ends with its exact wall time and peak memory. "
+            "Table: results/benchmarks/rules.tsv.</p>",
             cost_figure(costs), table_html(costs.round(1)),
         ]
-    parts += ["<h2>Artifacts</h2>", "<p class='note'>Each folder holds a manifest.json saying how it was made.</p>",
+    parts += ["<h2>Artifacts</h2>", "<p class='note'>Each folder under results/ holds a manifest.json saying how it was made; "
+              "the shipped models' (models/) is models/manifest.json.</p>",
               table_html(stages), "</body></html>"]
     return "\n".join(parts)
