@@ -58,7 +58,7 @@ def test_preprocessed_responses_track_ground_truth(tiny_world_root, tiny_config)
     cfg = _cfg(tiny_config)
     stimuli = pd.read_csv(tiny_world_root / "stimuli" / "stimuli.tsv", sep="\t")
     files = fmri.find_subject_files(tiny_world_root, "01", "images", cfg)
-    responses = fmri.preprocess_subject(files, stimuli, cfg)
+    responses, _ = fmri.preprocess_subject(files, stimuli, cfg)
     truth = np.load(tiny_world_root / "derivatives/groundtruth/sub-01/sub-01_groundtruth.npz")
     test_x, test_trials = responses.select("test")
     ids = [list(truth["stim_ids"]).index(s) for s in test_trials["stim_id"]]

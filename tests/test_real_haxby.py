@@ -43,9 +43,9 @@ def haxby_responses(tmp_path_factory):
     stimuli = _convert(root := tmp_path_factory.mktemp("haxby_bids"), None)
     cfg = {"derivatives": "fmriprep", "atlas_desc": "none", "confounds": [], "tr": None, "hrf_model": "glover",
            # blocks do not overlap, so LSA is unbiased; a 250 s high-pass keeps the ~36 s block cycle
-           "high_pass_hz": 0.004, "single_trial": "lsa", "noise_model": "ols", "zscore": "run", "average_test_repeats": False}
+           "high_pass_hz": 0.004, "method": "glm", "single_trial": "lsa", "noise_model": "ols", "zscore": "run", "average_test_repeats": False}
     files = find_subject_files(root, "1", "objects", cfg)
-    return preprocess_subject(files, stimuli, cfg), stimuli
+    return preprocess_subject(files, stimuli, cfg)[0], stimuli
 
 
 def test_real_bold_gives_one_response_per_block(haxby_responses):

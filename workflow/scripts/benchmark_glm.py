@@ -15,6 +15,6 @@ subject = snakemake.params.subject
 stimuli = read_tsv(snakemake.input.stimuli, required=("stim_id", "split"))
 files = find_subject_files(Path(snakemake.params.bids_root), subject, cfg["task"], cfg)
 table = benchmark_glm(files, stimuli, cfg, snakemake.params.bench["runs"],
-                      progress=lambda runs: progress(runs, f"GLM benchmark sub-{subject}"))
+                      progress=lambda items, desc: progress(items, f"{desc} sub-{subject}"))
 table.insert(0, "subject", subject)
 write_text_atomic(snakemake.output.table, table.to_csv(sep="\t", index=False, float_format="%.6g"))

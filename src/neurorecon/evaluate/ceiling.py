@@ -25,3 +25,25 @@ def calibrate_to_measured(true_train: np.ndarray, measured_train: np.ndarray, tr
     covariance = (centred * (measured_train - measured_mean)).sum(axis=0)
     slope = np.divide(covariance, variance, out=np.zeros_like(variance), where=variance > 0)
     return measured_mean + slope * (true_test - true_mean)
+
+
+def ncsnr(betas: np.ndarray, stim_ids) -> np.ndarray:
+    """NSD's noise-ceiling SNR per voxel (Allen et al. 2022): betas z-scored per voxel, the noise SD
+    the root mean over stimuli of the variance across their repeats (ddof 1), and
+    ncsnr = sqrt(max(1 - noise_sd^2, 0)) / noise_sd. Only stimuli with two or more repeats count."""
+    stim_ids = np.asarray(stim_ids).astype(str)
+    sd = betas.std(axis=0)
+    z = (betas - betas.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    labels, counts = np.unique(stim_ids, return_counts=True)
+    repeated = labels[counts >= 2]
+    if not len(repeated):
+        raise ValueError("ncsnr needs stimuli shown at least twice")
+    variances = [z[stim_ids == label].var(axis=0, ddof=1) for label in repeated]
+    noise_sd = np.sqrt(np.mean(variances, axis=0))
+    with np.errstate(divide="ignore"):
+        return np.sqrt(np.clip(1.0 - noise_sd ** 2, 0.0, None)) / noise_sd
+
+
+def noise_ceiling_percent(snr: np.ndarray, n_averaged: float) -> np.ndarray:
+    """NSD's noise ceiling (% of variance explainable) of responses averaged over ``n_averaged`` trials."""
+    return 100.0 * snr ** 2 / (snr ** 2 + 1.0 / n_averaged)

@@ -24,6 +24,7 @@ from neurorecon.io.inputs import (
     InputDataError, check_finite_timeseries, check_same_grid, load_nifti, load_nifti_header, read_tsv,
 )
 from neurorecon.preprocess.glm import single_trial_betas
+from neurorecon.preprocess.glmsingle import GlmsingleResult, GlmsingleRun, GlmsingleSettings, glmsingle_betas
 from neurorecon.responses import Responses, response_rows
 
 EVENT_COLUMNS = ("onset", "duration", "stim_id")
@@ -153,6 +154,14 @@ class RunDesign:
     trials: np.ndarray      # scans x trials, one HRF-convolved regressor per trial
     nuisance: np.ndarray    # scans x (drift, constant, confounds)
     events: pd.DataFrame
+    frame_times: np.ndarray
+
+    def for_glmsingle(self) -> GlmsingleRun:
+        """The run as GLMsingle-style estimation reads it (it builds its own trial regressors)."""
+        return GlmsingleRun(timeseries=self.timeseries, nuisance=self.nuisance, frame_times=self.frame_times,
+                            onsets=self.events["onset"].to_numpy(float),
+                            durations=self.events["duration"].to_numpy(float),
+                            conditions=self.events["stim_id"].to_numpy(str))
 
 
 class SubjectReader:
@@ -187,35 +196,47 @@ class SubjectReader:
         frame_times = np.arange(timeseries.shape[0]) * tr
         confounds = None if run.confounds is None else read_confounds(run.confounds, cfg["confounds"], len(frame_times))
         trials, nuisance = trial_design(frame_times, events, confounds, cfg)
-        return RunDesign(run, percent_signal_change(timeseries), trials, nuisance, events)
+        return RunDesign(run, percent_signal_change(timeseries), trials, nuisance, events, frame_times)
 
 
-def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, progress=None) -> Responses:
-    """Single-trial responses of one subject, the contract every decoder reads.
+def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, progress=None
+                       ) -> tuple[Responses, GlmsingleResult | None]:
+    """Single-trial responses of one subject, the contract every decoder reads, and (for
+    ``method: glmsingle``) what GLMsingle's steps chose.
 
     ``stimuli`` maps ``stim_id`` to ``split`` (train/test); ``cfg`` is the ``preprocess.fmri``
-    config section. ``progress`` wraps the run loop (e.g. ``tqdm``).
+    config section. ``progress(items, desc)`` wraps the long loops (e.g. ``tqdm``).
     """
+    wrap = progress or (lambda items, desc=None: items)
     reader = SubjectReader(files, stimuli, cfg)
     roi, roi_names = read_atlas(files, reader.mask_img)
-    all_betas, all_trials = [], []
-    for run in (progress or (lambda x: x))(files.runs):
+    all_betas, all_trials, glmsingle_runs = [], [], []
+    for run in wrap(files.runs, "read runs" if cfg["method"] == "glmsingle" else "GLM"):
         design = reader.run_design(run)
-        all_betas.append(single_trial_betas(design.timeseries, design.trials, design.nuisance,
-                                            cfg["single_trial"], cfg["noise_model"]))
+        if cfg["method"] == "glmsingle":
+            glmsingle_runs.append(design.for_glmsingle())
+        else:
+            all_betas.append(single_trial_betas(design.timeseries, design.trials, design.nuisance,
+                                                cfg["single_trial"], cfg["noise_model"]))
         stim_ids = design.events["stim_id"]
         all_trials.append(pd.DataFrame({"stim_id": stim_ids, "run": run.run,
                                         "split": [reader.split_of[s] for s in stim_ids]}))
-    betas = np.concatenate(all_betas)
+    result = None
+    if cfg["method"] == "glmsingle":
+        result = glmsingle_betas(glmsingle_runs, GlmsingleSettings.from_config(cfg["glmsingle"]), progress=wrap)
+        betas = result.betas
+    else:
+        betas = np.concatenate(all_betas)
     trials = pd.concat(all_trials, ignore_index=True)
     if cfg["zscore"] == "run":
         betas = zscore_rows_within(betas, trials["run"].to_numpy())
     values, table = response_rows(betas, trials, cfg["average_test_repeats"])
-    return Responses(
+    responses = Responses(
         values=values.astype(np.float32), trials=table,
         roi=np.zeros(reader.mask.sum(), int) if roi is None else roi, roi_names=roi_names,
         voxel_ijk=np.argwhere(reader.mask),
     )
+    return responses, result
 
 
 def benchmark_glm(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, n_runs: int | None = None,
@@ -231,7 +252,7 @@ def benchmark_glm(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, n_runs:
 
     reader = SubjectReader(files, stimuli, cfg)
     rows = []
-    for run in (progress or (lambda x: x))(files.runs[:n_runs]):
+    for run in (progress or (lambda items, desc=None: items))(files.runs[:n_runs], "benchmark GLM"):
         design = reader.run_design(run)
         args = (design.timeseries, design.trials, design.nuisance)
         for method in METHODS:
@@ -251,8 +272,8 @@ def benchmark_glm(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, n_runs:
 
 
 def preprocess_to_files(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, responses_path: Path,
-                        trials_path: Path, progress=None) -> Responses:
+                        trials_path: Path, progress=None) -> tuple[Responses, GlmsingleResult | None]:
     """Preprocess a subject and write its responses; nothing is written unless every run succeeds."""
-    responses = preprocess_subject(files, stimuli, cfg, progress=progress)
+    responses, result = preprocess_subject(files, stimuli, cfg, progress=progress)
     responses.save(responses_path, trials_path)
-    return responses
+    return responses, result

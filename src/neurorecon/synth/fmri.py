@@ -4,8 +4,9 @@ Each subject has its own brain grid and mask, an atlas with an early visual ROI 
 retinotopic receptive fields on the low-level feature maps, laid out by position in the ROI)
 and a higher visual ROI (voxels that mix the shared semantic latent through a spatially smooth,
 subject-specific map), and its own noise level. BOLD is the trial responses convolved with
-nilearn's HRF, scaled to percent signal change, plus cosine/polynomial drift, head-motion
-artefacts and AR(1) noise. The noise-free responses are saved beside the data.
+nilearn's HRF (or, optionally, a per-voxel double-gamma HRF of varying delay), scaled to percent
+signal change, plus cosine/polynomial drift, head-motion artefacts, AR(1) noise and optionally
+noise shared across voxels. The noise-free responses are saved beside the data.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from scipy.ndimage import gaussian_filter
 from scipy.signal import lfilter
 
 from neurorecon.artifacts import atomic_path, write_json_atomic, write_text_atomic
+from neurorecon.preprocess.glmsingle import double_gamma_hrf, hrf_regressors
 from neurorecon.synth.world import World
 
 TASK = "images"
 ROI_LABELS = {0: "other", 1: "EVC", 2: "HVC"}
 VOXEL_SIZE_MM = 2.0
 MOTION_COLUMNS = ["trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"]
+SHARED_NOISE_COMPONENTS = 3
 HEAD_RADIUS_MM = 50.0  # Power et al. (2012): rotations to mm on a 50 mm sphere
 
 
@@ -186,9 +189,50 @@ def framewise_displacement(motion: np.ndarray) -> np.ndarray:
     return np.concatenate([[np.nan], fd])
 
 
+@dataclass
+class VoxelPhysiology:
+    """What the optional settings add per voxel: its HRF delay and its loadings on shared noise."""
+
+    hrf_delay: np.ndarray | None      # seconds, per voxel (None: glover for all)
+    noise_loadings: np.ndarray | None  # (components, voxels) in % of baseline (None: no shared noise)
+    rng: np.random.Generator           # for the shared noise time courses, apart from the world's stream
+
+    @classmethod
+    def draw(cls, cfg: dict, n_vox: int, seed: int, subject_index: int) -> "VoxelPhysiology":
+        # a separate stream, so that the default world (both settings 0) is unchanged by their existence
+        rng = np.random.default_rng([seed, 2, subject_index])
+        delay = None
+        if cfg["hrf_delay_sd"] > 0:
+            delay = np.round(np.clip(rng.normal(6.0, cfg["hrf_delay_sd"], n_vox), 4.0, 8.0), 1)
+        loadings = None
+        if cfg["structured_noise_pct"] > 0:
+            loadings = rng.normal(0, cfg["structured_noise_pct"] / np.sqrt(SHARED_NOISE_COMPONENTS),
+                                  (SHARED_NOISE_COMPONENTS, n_vox))
+        return cls(delay, loadings, rng)
+
+    def signal(self, events: pd.DataFrame, frame_times: np.ndarray, amplitudes: np.ndarray) -> np.ndarray:
+        """The trials' responses convolved with each voxel's HRF."""
+        if self.hrf_delay is None:
+            return trial_regressors(events, frame_times) @ amplitudes
+        signal = np.empty((len(frame_times), amplitudes.shape[1]))
+        onsets, durations = events["onset"].to_numpy(float), events["duration"].to_numpy(float)
+        for delay in np.unique(self.hrf_delay):
+            voxels = self.hrf_delay == delay
+            regressors = hrf_regressors(onsets, durations, frame_times, double_gamma_hrf(delay))
+            signal[:, voxels] = regressors @ amplitudes[:, voxels]
+        return signal
+
+    def shared_noise(self, n_scans: int) -> np.ndarray:
+        """Slow AR(1) time courses (unit SD) mixed into the voxels by their loadings."""
+        if self.noise_loadings is None:
+            return 0.0
+        courses = lfilter([1.0], [1.0, -0.8], self.rng.normal(0, 0.6, (n_scans, SHARED_NOISE_COMPONENTS)), axis=0)
+        return courses @ self.noise_loadings
+
+
 def simulate_run(
     events: pd.DataFrame, amplitudes: np.ndarray, baseline: np.ndarray, noise_pct: float,
-    cfg: dict, rng: np.random.Generator,
+    cfg: dict, rng: np.random.Generator, physiology: VoxelPhysiology,
 ) -> tuple[np.ndarray, np.ndarray]:
     """BOLD (scans x voxels) for one run and its motion parameters.
 
@@ -199,7 +243,7 @@ def simulate_run(
     n_scans = int(np.ceil(duration / cfg["tr"]))
     frame_times = np.arange(n_scans) * cfg["tr"]
     n_vox = amplitudes.shape[1]
-    signal = trial_regressors(events, frame_times) @ amplitudes
+    signal = physiology.signal(events, frame_times, amplitudes)
 
     t = np.linspace(-1, 1, n_scans)[:, None]
     drift = cfg["drift_pct"] * (rng.normal(0, 1, n_vox) * t + 0.5 * rng.normal(0, 1, n_vox) * (t ** 2 - 1 / 3)
@@ -209,7 +253,7 @@ def simulate_run(
     motion_mm[:, 3:] *= HEAD_RADIUS_MM
     artefact = motion_mm @ rng.normal(0, cfg["motion_pct_per_mm"], (6, n_vox))
     innovations = rng.normal(0, noise_pct * np.sqrt(1 - cfg["ar_coef"] ** 2), (n_scans, n_vox))
-    noise = lfilter([1.0], [1.0, -cfg["ar_coef"]], innovations, axis=0)
+    noise = lfilter([1.0], [1.0, -cfg["ar_coef"]], innovations, axis=0) + physiology.shared_noise(n_scans)
     bold = baseline * (1 + (signal + drift + artefact + noise) / 100)
     return bold.astype(np.float32), motion
 
@@ -256,6 +300,7 @@ def simulate_subject(world: World, cfg: dict, subject_index: int, bids_root: Pat
     gain = np.where(tuned, cfg["signal_pct"] * rng.uniform(0.6, 1.4, n_vox), 0.0)
     baseline = rng.uniform(800, 1200, n_vox) * np.exp(gaussian_filter(rng.normal(0, 1, anatomy.mask.shape), 2)[anatomy.mask] * 0.1)
     noise_pct = subject_noise_pct(cfg, subject_index)
+    physiology = VoxelPhysiology.draw(cfg, n_vox, cfg["seed"], subject_index)
     stim_index = {s: i for i, s in enumerate(world.stim_ids)}
 
     func = bids_root / f"sub-{label}" / "func"
@@ -271,7 +316,7 @@ def simulate_subject(world: World, cfg: dict, subject_index: int, bids_root: Pat
         events = run_events(trials.reset_index(drop=True), cfg, rng)
         stim_rows = np.array([stim_index[s] for s in events["stim_id"]])
         amps = (stim_resp[stim_rows] + cfg["trial_noise"] * rng.standard_normal((len(events), n_vox))) * gain
-        bold, motion = simulate_run(events, amps, baseline, noise_pct, cfg, rng)
+        bold, motion = simulate_run(events, amps, baseline, noise_pct, cfg, rng, physiology)
         run_prefix = f"{prefix}_run-{run:02d}"
         _save_nifti(_to_volume(bold, anatomy.mask), anatomy.affine, func / f"{run_prefix}_bold.nii.gz", tr=cfg["tr"])
         write_json_atomic(func / f"{run_prefix}_bold.json", {"RepetitionTime": cfg["tr"], "TaskName": TASK})
@@ -300,6 +345,7 @@ def simulate_subject(world: World, cfg: dict, subject_index: int, bids_root: Pat
         noise_sd_pct=np.full(n_vox, noise_pct),
         baseline=baseline.astype(np.float32),
         roi=anatomy.roi,
+        **({} if physiology.hrf_delay is None else {"hrf_delay_s": physiology.hrf_delay}),
         **{k: np.asarray(v) for k, v in tuning.items()},
     )
     write_json_atomic(truth_dir / f"sub-{label}_groundtruth.json", {
