@@ -6,8 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from neurorecon.artifacts import SourceHasher, canonical_json, stage_version
-from neurorecon.config import check_config_combinations, check_config_keys
+from neurorecon.artifacts import SourceHasher, canonical_json, config_hash, stage_version
+from neurorecon.config import ConfigError, check_config_combinations, check_config_keys
+from neurorecon.datacheck import check_data
 from neurorecon.schema import load_schema, validate_config
 from neurorecon.layout import build_layout
 from neurorecon.resources import memory_mb, synthetic_bold_mb, training_minutes
@@ -25,6 +26,12 @@ SCHEMA = load_schema(SCHEMA_PATH)
 check_config_keys(config, SCHEMA)
 validate_config(config, SCHEMA)
 check_config_combinations(config)
+# the config that results/summary.tsv and report.html are made from (compute: where jobs run, not what they make)
+RUN_CONFIG = json.loads(canonical_json({key: value for key, value in config.items() if key != "compute"}))
+CONFIG_HASH = config_hash(RUN_CONFIG)
+DATA_PROBLEMS = check_data(config)
+if DATA_PROBLEMS:
+    raise ConfigError(f"the data that data.{config['data']['source']} names cannot be used:\n  " + "\n  ".join(DATA_PROBLEMS))
 
 # the tiny models the project ships (models/, rebuilt by `snakemake train_models`), where the config uses them
 MODELS = Path(workflow.basedir) / "models"

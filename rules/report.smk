@@ -1,5 +1,6 @@
 # Stage "report": results/summary.tsv and results/report.html, rewritten to point at the
-# versions the current config selects.
+# versions the current config selects. The config's hash is a param, so any edit of the config
+# (compute aside) rewrites them: a run never leaves another config's summary in place.
 
 
 rule report:
@@ -21,6 +22,7 @@ rule report:
         summary="results/summary.tsv",
         html="results/report.html",
         costs="results/benchmarks/rules.tsv",
+        provenance="results/summary.provenance.json",
     log:
         "logs/report.log",
     benchmark:
@@ -33,6 +35,8 @@ rule report:
         runtime=10,
     params:
         code=script_code_hash("report.py"),
+        config_hash=CONFIG_HASH,
+        run_config=RUN_CONFIG,
         versions=LAYOUT.versions,
         folders=LAYOUT.folders_in_use,
         subjects=SUBJECTS,
@@ -43,3 +47,21 @@ rule report:
         unversioned_rules=["benchmark_data_efficiency", "benchmark_glm"],
     script:
         "../workflow/scripts/report.py"
+
+
+# `snakemake verify_artifacts`: every output the manifests of the current config's folders record,
+# checked against the disk. It has no output file, so it runs whenever asked.
+rule verify_artifacts:
+    log:
+        "logs/verify_artifacts.log",
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    params:
+        code=script_code_hash("verify_artifacts.py"),
+        folders=[folder for folder in LAYOUT.folders_in_use.values() if not folder.startswith("models/")],
+    script:
+        "../workflow/scripts/verify_artifacts.py"

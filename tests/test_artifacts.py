@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from neurorecon import artifacts
@@ -46,3 +47,31 @@ def test_manifest_records_config_checksums_versions_and_time(tmp_path):
     assert manifest["stage"] == "decode" and manifest["code_version"] == "abc"
     assert manifest["finished"] >= manifest["started"]
     assert set(manifest["git"]) == {"commit", "dirty"}
+
+
+def test_loaders_refuse_an_artifact_changed_after_its_manifest(tmp_path):
+    """A saved array edited on disk after its stage finished is refused with the path and both
+    checksums; a file the manifest does not list, or one outside any artifact folder, passes."""
+    from neurorecon.artifacts import ArtifactChangedError, changed_artifacts, file_sha256, verify_artifact, write_manifest
+    from neurorecon.decode.ridge import load_predictions, save_predictions
+
+    folder = tmp_path / "results" / "decode" / "ridge-abc" / "sub-01"
+    folder.mkdir(parents=True)
+    predictions = folder / "predictions.npz"
+    save_predictions(predictions, ["a", "b"], np.ones((2, 3)))
+    unlisted = folder / "notes.txt"
+    unlisted.write_text("scratch")
+    write_manifest(folder, stage="decode", config={}, outputs=[predictions], started="now")
+    assert load_predictions(predictions)[0] == ["a", "b"]
+    recorded = file_sha256(predictions)
+    save_predictions(predictions, ["a", "b"], np.zeros((2, 3)))         # same shape, other numbers
+    with pytest.raises(ArtifactChangedError) as error:
+        load_predictions(predictions)
+    assert str(predictions) in str(error.value) and recorded in str(error.value)
+    assert file_sha256(predictions) in str(error.value)
+    verify_artifact(unlisted)
+    outside = tmp_path / "elsewhere.npz"
+    save_predictions(outside, ["a"], np.ones((1, 3)))
+    verify_artifact(outside)
+    checked, problems = changed_artifacts([tmp_path / "results" / "decode"])
+    assert checked == 1 and [p["problem"] for p in problems] == ["changed"]

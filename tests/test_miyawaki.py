@@ -10,6 +10,7 @@ from neurorecon.io.inputs import InputDataError
 from neurorecon.io.miyawaki import export_stimuli, load_miyawaki, miyawaki_responses, repeated_test_patterns
 from neurorecon.reconstruct.lowlevel import LowLevelSpace
 from neurorecon.reconstruct.subject import lowlevel_subject
+from neurorecon.stimuli.images import load_stimulus_images
 
 REAL = SHARED_DATA / "fmri" / "miyawaki2008-subset" / "miyawaki_conditions_2to5_combined_sharp.mat"
 
@@ -30,7 +31,7 @@ def test_layout_is_read_into_stimuli_and_the_responses_contract(tmp_path):
     data = load_miyawaki(path, 6)
     np.testing.assert_array_equal(data.test_patterns[1], arrays["stimTest"][1].reshape(6, 6))  # row-major
     tsv = export_stimuli(data, tmp_path / "dataset")
-    from neurorecon.stimuli.images import load_stimulus_images, read_stimulus_table
+    from neurorecon.stimuli.images import read_stimulus_table
 
     table = read_stimulus_table(tsv)
     assert list(table["split"]).count("test") == 4 and len(table) == 24
@@ -57,6 +58,65 @@ def test_bad_files_name_the_file_and_field(tmp_path, override, message):
     with pytest.raises(InputDataError, match=message) as error:
         load_miyawaki(path, 6)
     assert "bad.mat" in str(error.value)
+
+
+def grey_patterns(n, side=6, seed=1):
+    """Asymmetric grey images (a ramp plus noise): transposing one changes it."""
+    rng = np.random.default_rng(seed)
+    ramp = np.linspace(0, 1, side)[None, :, None] * np.ones((1, 1, side))
+    return np.clip(0.7 * ramp + 0.3 * rng.random((n, side, side)), 0, 1)
+
+
+@pytest.mark.parametrize("stored, scale", [("unit", 1.0), ("uint8", 255.0)])
+def test_grey_levels_are_detected_scaled_and_exported(tmp_path, stored, scale):
+    train, test = grey_patterns(20), grey_patterns(4, seed=2)
+    if stored == "uint8":
+        train, test = np.round(train * 255) / 255, np.round(test * 255) / 255
+    path, _ = write_mat(tmp_path / "grey.mat", stimTrn=(train * scale).reshape(20, -1),
+                        stimTest=(test * scale).reshape(4, -1))
+    data = load_miyawaki(path, 6)
+    np.testing.assert_allclose(data.test_patterns, test, atol=1e-12)
+    image = load_stimulus_images(export_stimuli(data, tmp_path / "dataset"), ["test000"])[0]
+    assert len(np.unique(image[..., 0])) > 10                               # grey levels kept, not binarised
+    np.testing.assert_allclose(image[..., 0] / 255, test[0], atol=1 / 255)
+
+
+def test_column_major_file_passes_shape_checks_and_needs_the_setting(tmp_path):
+    """Flattened column-major (MATLAB's order), a pattern read row-major is its transpose: every shape
+    check passes, so the order is a setting and the default (the subset's row-major) reads it wrong."""
+    train, test = grey_patterns(20), grey_patterns(4, seed=2)
+    column_major = {"stimTrn": np.stack([p.ravel(order="F") for p in train]),
+                    "stimTest": np.stack([p.ravel(order="F") for p in test])}
+    path, _ = write_mat(tmp_path / "columns.mat", **column_major)
+    as_rows = load_miyawaki(path, 6)
+    np.testing.assert_allclose(as_rows.test_patterns, test.transpose(0, 2, 1))
+    assert not np.allclose(as_rows.test_patterns, test)
+    np.testing.assert_allclose(load_miyawaki(path, 6, pixel_order="column-major").test_patterns, test)
+
+
+def test_field_names_are_settings(tmp_path):
+    path, arrays = write_mat(tmp_path / "named.mat")
+    renamed = {"trainX": arrays["fmriTrn"], "testX": arrays["fmriTest"], "trainY": arrays["stimTrn"],
+               "testY": arrays["stimTest"]}
+    scipy.io.savemat(path, renamed)
+    fields = {"train_responses": "trainX", "test_responses": "testX", "train_stimuli": "trainY", "test_stimuli": "testY"}
+    data = load_miyawaki(path, 6, fields=fields)
+    np.testing.assert_array_equal(data.test_patterns[0], arrays["stimTest"][0].reshape(6, 6))
+    with pytest.raises(InputDataError, match=r"missing field\(s\) \['fmriTrn'.*data.miyawaki.fields names them"):
+        load_miyawaki(path, 6)
+
+
+@pytest.mark.parametrize("values, value_range, message", [
+    (np.linspace(-1, 1, 36), "auto", r"'stimTest' values span \[-1, 1\], which is none of"),
+    (np.linspace(0, 300, 36).round(), "auto", r"values span \[0, 300\]"),
+    (np.linspace(0, 7.5, 36), "auto", "which is none of"),               # not integers, above 1
+    (np.linspace(0, 1, 36), "binary", r"but data.miyawaki.value_range says binary 0/1"),
+    (np.linspace(0, 255, 36).round(), "unit", "says grey levels from 0 to 1"),
+])
+def test_value_ranges_that_cannot_be_told_are_refused(tmp_path, values, value_range, message):
+    path, _ = write_mat(tmp_path / "range.mat", stimTest=np.tile(values, (4, 1)))
+    with pytest.raises(InputDataError, match=message):
+        load_miyawaki(path, 6, value_range=value_range)
 
 
 def test_not_a_mat_file(tmp_path):

@@ -45,6 +45,10 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert two_way["value"] > 0.6 and two_way["ceiling"] >= two_way["value"] - 0.05
     html = (finished_run / "results" / "report.html").read_text()
     assert "neurorecon report" in html and "data:image/png;base64" in html
+    provenance = json.loads((finished_run / "results" / "summary.provenance.json").read_text())
+    assert f"Config <b>{provenance['extra']['config_hash']}</b>" in html
+    assert provenance["config"]["data"]["synthetic"]["n_subjects"] == 3 and "compute" not in provenance["config"]
+    assert any(entry["path"].endswith("metrics.tsv") and len(entry["sha256"]) == 64 for entry in provenance["inputs"])
     assert "Image reconstruction" in html and "alexnet2_2way, alexnet5_2way skipped" in html
     assert "Data efficiency" in html and "cross-subject decoder" in html and "adaptation to sub-02" in html
     assert "EEG: encoder" in html and "sEEG: region encoder" in html and "responses per condition" in html
@@ -139,6 +143,8 @@ SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1
      {"adapt_subject": 1, "evaluate_adapted": 1, "benchmark_data_efficiency": 1, "report": 1, "all": 1}),
     (("decode", "shared", "epochs"), 2, {**CROSS_SUBJECT, "report": 1, "all": 1}),
     (("benchmark", "data_efficiency", "fractions"), [0.5, 1.0], {"benchmark_data_efficiency": 1, "report": 1, "all": 1}),
+    # a setting no stage reads still changes the config the summary states it comes from
+    (("benchmark", "glm", "runs"), 1, {"report": 1, "all": 1}),
 ])
 def test_config_edit_reruns_the_stage_and_below_only(finished_run, section, value, expected):
     result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, section, value))
@@ -195,6 +201,37 @@ def test_typo_in_config_fails_before_any_job(finished_run):
     result = snakemake(finished_run, "--dry-run", configfile=edited_config(finished_run, ("decode", "ridge", "alpah"), [1]))
     assert result.returncode != 0
     assert "unknown config key 'decode.ridge.alpah'; did you mean decode.ridge.'alphas'?" in result.stderr + result.stdout
+
+
+def test_verify_artifacts_lists_a_file_changed_on_disk(finished_run):
+    result = snakemake(finished_run, "verify_artifacts")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "0 changed or missing" in result.stderr
+    embeddings = next((finished_run / "results" / "stimuli").glob("clip-*/embeddings.npz"))
+    original, times = embeddings.read_bytes(), embeddings.stat()
+    try:
+        embeddings.write_bytes(original[:-10] + bytes(10))
+        result = snakemake(finished_run, "verify_artifacts")
+        assert result.returncode != 0
+        assert f"changed: {embeddings.relative_to(finished_run)}" in result.stderr
+        assert "1 changed or missing" in result.stderr
+    finally:
+        embeddings.write_bytes(original)
+        os.utime(embeddings, ns=(times.st_atime_ns, times.st_mtime_ns))
+
+
+def test_config_naming_absent_data_fails_before_any_job_over_an_earlier_run(finished_run, tmp_path):
+    """Over an earlier run's results, a config whose data are not there must not answer "Nothing to
+    be done": it stops at once, naming the setting and the path, and the earlier summary stays."""
+    summary = (finished_run / "results" / "summary.tsv").read_bytes()
+    config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
+    config["data"] = {"source": "bids", "bids": {"root": str(tmp_path / "not-there"), "subjects": ["01"]}}
+    configfile = tmp_path / "absent.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    result = snakemake(finished_run, configfile=configfile)
+    assert result.returncode != 0
+    assert f"data.bids.root: {tmp_path / 'not-there'} does not exist" in result.stderr + result.stdout
+    assert (finished_run / "results" / "summary.tsv").read_bytes() == summary
 
 
 def test_bids_source_runs_on_a_dataset_in_place_without_ceilings(finished_run, tmp_path):

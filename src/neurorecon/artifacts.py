@@ -305,3 +305,81 @@ def derivatives_description(name: str, description: str) -> dict[str, Any]:
             **({"Commit": commit} if commit else {}),
         }],
     }
+
+
+class ArtifactChangedError(RuntimeError):
+    """A saved artifact's bytes differ from the checksum its manifest recorded when it was made."""
+
+
+def recording_manifest(path: str | os.PathLike) -> Path | None:
+    """The manifest.json of the artifact folder holding ``path``: the nearest one above it."""
+    for folder in Path(path).resolve().parents:
+        candidate = folder / "manifest.json"
+        if candidate.is_file():
+            return candidate
+        if folder.name == "results" or folder.parent == folder:
+            return None
+    return None
+
+
+def _recorded_entry(manifest: Path, outputs: list[dict], path: Path) -> dict | None:
+    """The manifest's output entry for ``path`` (entries are paths as the job saw them, from where it ran)."""
+    relative = path.resolve().relative_to(manifest.parent.resolve()).as_posix()
+    for entry in outputs:
+        if not (isinstance(entry, dict) and isinstance(entry.get("path"), str) and "sha256" in entry):
+            continue
+        recorded = Path(entry["path"]).as_posix()
+        if recorded == relative or recorded.endswith("/" + relative):
+            return entry
+    return None
+
+
+def verify_artifact(path: str | os.PathLike) -> None:
+    """Refuse an artifact whose bytes are not those its manifest recorded (a file edited, truncated
+    or replaced after its stage finished), naming the file and both checksums. Files without a
+    manifest above them, or that it does not list, pass: they are not versioned artifacts."""
+    path = Path(path)
+    targets = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    manifest = recording_manifest(targets[0] if targets else path)
+    if manifest is None:
+        return
+    try:
+        outputs = json.loads(manifest.read_text()).get("outputs") or []
+    except (OSError, ValueError):
+        return
+    for target in targets:
+        entry = _recorded_entry(manifest, outputs, target)
+        if entry is None:
+            continue
+        actual = file_sha256(target)
+        if actual != entry["sha256"]:
+            raise ArtifactChangedError(
+                f"{target}: sha256 {actual}, but {manifest} recorded {entry['sha256']} when the stage made it; "
+                "the file changed on disk since. Rerun the stage that makes it (delete its folder, or "
+                "snakemake --forcerun <rule>); `snakemake verify_artifacts` lists every changed artifact")
+
+
+def changed_artifacts(folders: Sequence[str | os.PathLike]) -> tuple[int, list[dict]]:
+    """Every output that the manifests under ``folders`` record, checked against the disk: the number
+    checked, and one row (manifest, path, problem, recorded, actual) per file changed or missing."""
+    checked, problems = 0, []
+    for folder in folders:
+        for manifest in sorted(Path(folder).rglob("manifest.json")):
+            try:
+                outputs = json.loads(manifest.read_text()).get("outputs") or []
+            except (OSError, ValueError) as error:
+                problems.append({"manifest": str(manifest), "path": str(manifest), "problem": f"unreadable ({error})",
+                                 "recorded": "", "actual": ""})
+                continue
+            for entry in outputs:
+                checked += 1
+                path = Path(entry["path"])
+                if not path.is_file():
+                    problems.append({"manifest": str(manifest), "path": str(path), "problem": "missing",
+                                     "recorded": entry["sha256"], "actual": ""})
+                    continue
+                actual = file_sha256(path)
+                if actual != entry["sha256"]:
+                    problems.append({"manifest": str(manifest), "path": str(path), "problem": "changed",
+                                     "recorded": entry["sha256"], "actual": actual})
+    return checked, problems

@@ -44,6 +44,10 @@ class Responses:
 
     @classmethod
     def load(cls, responses_path: Path, trials_path: Path) -> "Responses":
+        from neurorecon.artifacts import verify_artifact
+
+        verify_artifact(responses_path)
+        verify_artifact(trials_path)
         with np.load(responses_path, allow_pickle=False) as data:
             names = dict(zip(data["roi_index"].tolist(), data["roi_name"].astype(str).tolist()))
             values, roi, ijk = data["responses"], data["roi"], data["voxel_ijk"]

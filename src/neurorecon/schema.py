@@ -9,6 +9,13 @@ from __future__ import annotations
 from neurorecon.config import ConfigError
 
 
+# what the schema's string patterns mean, for messages a user can act on
+PATTERN_MEANINGS = {
+    "^[A-Za-z0-9]+$": "a BIDS label: letters and digits only (labels become parts of file names)",
+    "^[^/]+$": "a single folder name (no '/')",
+}
+
+
 def load_schema(path) -> dict:
     """The config schema (YAML), read with libyaml where PyYAML has it: the pure-Python loader took
     a fifth of a second of every Snakemake start."""
@@ -39,4 +46,7 @@ def validate_config(config: dict, schema: dict, source: str = "config") -> None:
     error = next(iter(sorted(filling(schema).iter_errors(config), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
         where = ".".join(map(str, error.absolute_path)) or "(top level)"
-        raise ConfigError(f"{source}: {where}: {error.message}")
+        message = error.message
+        if error.validator == "pattern" and error.validator_value in PATTERN_MEANINGS:
+            message = f"{error.instance!r} is not {PATTERN_MEANINGS[error.validator_value]}"
+        raise ConfigError(f"{source}: {where}: {message}")

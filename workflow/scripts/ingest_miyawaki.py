@@ -10,7 +10,7 @@ from neurorecon.artifacts import derivatives_description, write_json_atomic, wri
 from neurorecon.io.miyawaki import load_miyawaki, miyawaki_responses
 
 cfg = snakemake.params.cfg
-responses = miyawaki_responses(load_miyawaki(cfg["file"], cfg["image_size"]))
+responses = miyawaki_responses(load_miyawaki(cfg["file"], cfg["image_size"], cfg["fields"], cfg["pixel_order"], cfg["value_range"]))
 responses.save(Path(snakemake.output.responses), Path(snakemake.output.trials))
 out_dir = Path(snakemake.output.manifest).parent
 write_json_atomic(out_dir.parent / "dataset_description.json",

@@ -12,7 +12,7 @@ import logging
 from neurorecon.io.miyawaki import export_stimuli, load_miyawaki, repeated_test_patterns
 
 cfg = snakemake.params.cfg
-data = load_miyawaki(cfg["file"], cfg["image_size"])
+data = load_miyawaki(cfg["file"], cfg["image_size"], cfg["fields"], cfg["pixel_order"], cfg["value_range"])
 tsv = export_stimuli(data, Path(snakemake.output.stimuli).parent.parent)
 seen = repeated_test_patterns(data)
 if seen:

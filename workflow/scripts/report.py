@@ -5,12 +5,12 @@ from pathlib import Path
 
 from _common import begin
 
-begin(snakemake)
+started = begin(snakemake)
 
 import numpy as np
 import pandas as pd
 
-from neurorecon.artifacts import write_text_atomic
+from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.report.costs import job_benchmarks, rule_costs
 from neurorecon.report.html import condition_figure, loss_figure, reconstruction_grid, render_report
 from neurorecon.report.summary import build_summary, summary_tsv
@@ -82,7 +82,15 @@ retrieval = json.loads(Path(snakemake.input.retrieval).read_text())
 costs = rule_costs(job_benchmarks(snakemake.params.job_benchmarks, snakemake.params.versions.values(),
                                   snakemake.params.unversioned_rules))
 write_text_atomic(snakemake.output.costs, costs.to_csv(sep="\t", index=False, float_format="%.2f"))
+config_hash = snakemake.params.config_hash
+provenance = {"config_hash": config_hash, "source": snakemake.params.run_config["data"]["source"], "made": started}
 write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snakemake.params.folders,
                                                        snakemake.params.versions, histories, grids, notes,
                                                        data_efficiency=benchmark, sensor_figures=sensor_figures,
-                                                       costs=costs))
+                                                       costs=costs, provenance=provenance))
+# written last: the summary and report are this config's only when this sidecar names its hash
+write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
+               inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],
+               started=started, code_version=snakemake.params.code, filename=Path(snakemake.output.provenance).name,
+               extra={"config_hash": config_hash, "versions": snakemake.params.versions,
+                      "folders": snakemake.params.folders})

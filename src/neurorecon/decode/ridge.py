@@ -15,7 +15,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 from sklearn.linear_model import RidgeCV
 
-from neurorecon.artifacts import atomic_path, write_json_atomic
+from neurorecon.artifacts import atomic_path, verify_artifact, write_json_atomic
 
 WEIGHTS_FILE = "ridge.safetensors"
 INFO_FILE = "ridge.json"
@@ -46,6 +46,7 @@ class RidgeDecoder:
 
     @classmethod
     def load(cls, folder: Path) -> "RidgeDecoder":
+        verify_artifact(folder)
         tensors = load_file(str(folder / WEIGHTS_FILE))
         alpha = json.loads((folder / INFO_FILE).read_text())["alpha"]
         return cls(alpha=alpha, **{name: tensors[name].astype(np.float64) for name in tensors})
@@ -90,5 +91,6 @@ def save_predictions(path: Path, stim_ids, predicted: np.ndarray) -> None:
 
 
 def load_predictions(path: Path) -> tuple[list[str], np.ndarray]:
+    verify_artifact(path)
     with np.load(path, allow_pickle=False) as data:
         return [str(s) for s in data["stim_ids"]], data["predicted"]

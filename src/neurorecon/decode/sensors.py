@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from neurorecon.artifacts import atomic_path, write_json_atomic
+from neurorecon.artifacts import atomic_path, verify_artifact, write_json_atomic
 from neurorecon.decode.shared import ResidualBlock, contrastive_loss, warmup_cosine
 
 WEIGHTS_FILE = "model.safetensors"
@@ -108,6 +108,7 @@ class SensorEncoder(nn.Module):
         for path in (spec_path, weights_path):
             if not path.exists():
                 raise FileNotFoundError(f"{path}: not found; expected a saved sensor encoder folder")
+        verify_artifact(folder)
         spec = json.loads(spec_path.read_text())
         model = cls(spec["n_channels"], spec["n_times"], spec["groups"], spec["arch"], spec["embed_dim"],
                     spec["n_categories"])

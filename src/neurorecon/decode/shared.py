@@ -29,7 +29,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from neurorecon.artifacts import atomic_dir, canonical_json, write_text_atomic
+from neurorecon.artifacts import atomic_dir, canonical_json, verify_artifact, write_text_atomic
 
 ARCH_KEYS = ("latent_dim", "hidden_dim", "blocks", "dropout", "input_dropout")
 WEIGHTS_FILE = "model.safetensors"
@@ -137,6 +137,7 @@ class SharedDecoder(nn.Module):
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"{folder}: no {name}; not a shared decoder folder")
+        verify_artifact(folder)
         spec = json.loads((folder / CONFIG_FILE).read_text())
         model = cls(spec["subject_voxels"], spec["arch"], spec["embed_dim"])
         model.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))

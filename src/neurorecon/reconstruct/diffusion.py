@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from neurorecon.artifacts import atomic_dir
+from neurorecon.artifacts import atomic_dir, verify_artifact
 from neurorecon.reconstruct.vae import decode_latents, encode_images
 from neurorecon.training import one_cycle_adamw, shuffled_batches
 
@@ -158,6 +158,7 @@ def load_tiny_generator(folder: Path, vae, device: str = "cpu") -> ImageGenerato
 
     if not (Path(folder) / UNET_FOLDER / "config.json").is_file():
         raise FileNotFoundError(f"{folder}: no {UNET_FOLDER}/config.json; not a tiny generator folder")
+    verify_artifact(folder)
     unet = UNet2DConditionModel.from_pretrained(folder, subfolder=UNET_FOLDER, local_files_only=True,
                                                 use_safetensors=True).to(device).eval()
     scheduler = DDPMScheduler.from_pretrained(folder, subfolder=SCHEDULER_FOLDER, local_files_only=True)

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from neurorecon.artifacts import atomic_path
+from neurorecon.artifacts import atomic_path, verify_artifact
 
 
 def save_reconstructions(path: Path, stim_ids: Sequence[str], images: np.ndarray, ceiling: np.ndarray | None,
@@ -26,6 +26,8 @@ def save_reconstructions(path: Path, stim_ids: Sequence[str], images: np.ndarray
 
 
 def load_reconstructions(path: Path) -> dict[str, np.ndarray]:
+    """The arrays a reconstruction stage saved, by name (checked against their manifest)."""
+    verify_artifact(path)
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
 

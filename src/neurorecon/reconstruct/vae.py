@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurorecon.artifacts import atomic_dir
+from neurorecon.artifacts import atomic_dir, verify_artifact
 from neurorecon.training import one_cycle_adamw, shuffled_batches
 
 
@@ -98,6 +98,8 @@ def load_vae(model: str | Path, subfolder: str | None = None, device: str = "cpu
         raise FileNotFoundError(f"{model}: expected a diffusers model folder (config.json + weights) or a hub id")
     if local and not (Path(model) / (subfolder or "") / "config.json").is_file():
         raise FileNotFoundError(f"{Path(model) / (subfolder or '')}: no config.json; not a diffusers AutoencoderKL folder")
+    if local:
+        verify_artifact(model)
     vae = AutoencoderKL.from_pretrained(str(model), subfolder=subfolder, local_files_only=local, use_safetensors=True)
     return vae.to(device).eval()
 

@@ -143,14 +143,24 @@ def cost_figure(costs: pd.DataFrame) -> str:
     return figure_to_img(fig, "wall time and peak memory per rule")
 
 
+def provenance_html(provenance: dict) -> str:
+    """The line at the top of the report: which config made it, from which data, when."""
+    return (f"<p class='provenance'>Config <b>{html.escape(provenance['config_hash'])}</b> "
+            f"(data source: {html.escape(provenance['source'])}), made {html.escape(provenance['made'])}; "
+            "the config in full and the checksum of every input are in results/summary.provenance.json, "
+            "the artifact folders under <a href='#artifacts'>Artifacts</a>.</p>")
+
+
 def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[str, str],
                   versions: dict[str, str], histories: dict[str, pd.DataFrame],
                   grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None,
-                  sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None) -> str:
+                  sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None,
+                  provenance: dict | None = None) -> str:
     """The report as one HTML string (figures inline, no external files). ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
     ``data_efficiency``: the benchmark table, if it was run; ``sensor_figures``: EEG / sEEG figures by
-    modality; ``costs``: wall time and peak memory per rule (``neurorecon.report.costs.rule_costs``)."""
+    modality; ``costs``: wall time and peak memory per rule (``neurorecon.report.costs.rule_costs``);
+    ``provenance``: the config hash, data source and time the report states at its top."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
@@ -168,6 +178,7 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurorecon report</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>neurorecon report</h1>",
+        provenance_html(provenance) if provenance else "",
         "<h2>Decoding: brain responses to CLIP image embeddings</h2>",
         "<p class='note'>Mean over subjects, with chance and the noise ceiling (the same decoder applied to "
         "noise-free responses; empty for real data). Retrieval is top-1 among all test stimuli; "
@@ -240,7 +251,7 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
             "Table: results/benchmarks/rules.tsv.</p>",
             cost_figure(costs), table_html(costs.round(1)),
         ]
-    parts += ["<h2>Artifacts</h2>", "<p class='note'>Each folder under results/ holds a manifest.json saying how it was made; "
+    parts += ["<h2 id='artifacts'>Artifacts</h2>", "<p class='note'>Each folder under results/ holds a manifest.json saying how it was made; "
               "the shipped models' (models/) is models/manifest.json.</p>",
               table_html(stages), "</body></html>"]
     return "\n".join(parts)

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from neurorecon.artifacts import atomic_path
+from neurorecon.artifacts import atomic_path, verify_artifact
 
 
 def save_embeddings(path: Path, stim_ids: Sequence[str], image: np.ndarray, text: np.ndarray) -> None:
@@ -19,6 +19,7 @@ def save_embeddings(path: Path, stim_ids: Sequence[str], image: np.ndarray, text
 
 
 def load_embeddings(path: Path) -> dict[str, np.ndarray]:
-    """The arrays :func:`save_embeddings` wrote, by name."""
+    """The arrays :func:`save_embeddings` wrote, by name (checked against their manifest)."""
+    verify_artifact(path)
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
