@@ -39,6 +39,8 @@ def load_nifti(path: str | Path, ndim: int | Sequence[int] | None = None) -> nib
         data = np.asanyarray(image.dataobj)
     except NIFTI_READ_ERRORS as exc:
         raise InputDataError(path, f"cannot read as NIfTI ({exc}); the file may be truncated or corrupt") from exc
+    if data.dtype.kind not in "biuf":
+        raise InputDataError(path, f"voxel values are {data.dtype}; expected real numbers (integer or float)")
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim or ())
     if allowed and data.ndim not in allowed:
         raise InputDataError(path, f"expected a {' or '.join(f'{n}D' for n in allowed)} image, got shape {data.shape}")
@@ -76,8 +78,10 @@ def check_finite_timeseries(values: np.ndarray, path: Path) -> None:
         )
 
 
-def read_tsv(path: str | Path, required: Sequence[str] = (), numeric: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a BIDS TSV (``n/a`` as missing), checking required columns and numeric ones."""
+def read_tsv(path: str | Path, required: Sequence[str] = (), numeric: Sequence[str] = (),
+             missing_allowed: bool = False) -> pd.DataFrame:
+    """Read a BIDS TSV (``n/a`` as missing), checking required columns and numeric ones (which may hold
+    ``n/a`` only when ``missing_allowed``, as fMRIPrep's derivative confounds do in their first row)."""
     path = Path(path)
     if not path.exists():
         raise InputDataError(path, "file not found")
@@ -90,9 +94,11 @@ def read_tsv(path: str | Path, required: Sequence[str] = (), numeric: Sequence[s
         raise InputDataError(path, f"missing column(s) {missing}; found {list(table.columns)}")
     for column in numeric:
         values = pd.to_numeric(table[column], errors="coerce")
-        if values.isna().any():
-            row = int(np.flatnonzero(values.isna())[0])
-            raise InputDataError(path, f"column {column!r} must be numeric with no missing values; row {row + 2} "
+        bad = values.isna() & (table[column].notna() | (not missing_allowed)) | np.isinf(values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            allowed = "" if missing_allowed else " with no missing values"
+            raise InputDataError(path, f"column {column!r} must be numeric{allowed}; row {row + 2} "
                                        f"holds {table[column].iloc[row]!r}")
         table[column] = values
     return table

@@ -22,13 +22,7 @@ def read_muse_csv(paths: list[Path], sfreq: float = 256.0):
 
     raws, events, offset = [], [], 0
     for path in sorted(Path(p) for p in paths):
-        try:
-            table = pd.read_csv(path)
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise InputDataError(path, f"cannot read as CSV ({exc})") from exc
-        missing = [c for c in (*EEG_CHANNELS, MARKER) if c not in table.columns]
-        if missing:
-            raise InputDataError(path, f"missing column(s) {missing}; expected a Muse recording with {EEG_CHANNELS} and {MARKER}")
+        table = _read_recording(path)
         info = mne.create_info(list(EEG_CHANNELS), sfreq, "eeg")
         raws.append(mne.io.RawArray(table[list(EEG_CHANNELS)].to_numpy().T * 1e-6, info, verbose="error"))
         markers = table[MARKER].to_numpy()
@@ -40,6 +34,30 @@ def read_muse_csv(paths: list[Path], sfreq: float = 256.0):
     raw = mne.concatenate_raws(raws, verbose="error")
     raw.set_montage("standard_1005", verbose="error")
     return raw, np.concatenate(events)
+
+
+def _read_recording(path: Path) -> pd.DataFrame:
+    """One CSV, checked: the EEG and marker columns present, numeric and finite, integer markers."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputDataError(path, f"cannot read as CSV ({exc})") from exc
+    missing = [c for c in (*EEG_CHANNELS, MARKER) if c not in table.columns]
+    if missing:
+        raise InputDataError(path, f"missing column(s) {missing}; expected a Muse recording with {EEG_CHANNELS} and {MARKER}")
+    if len(table) == 0:
+        raise InputDataError(path, "no samples; expected one row per sample")
+    for column in (*EEG_CHANNELS, MARKER):
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = ~np.isfinite(values.to_numpy(dtype=float))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputDataError(path, f"column {column!r} must be numeric and finite; row {row + 2} holds "
+                                       f"{table[column].iloc[row]!r}")
+        table[column] = values
+    if not np.all(table[MARKER] == np.round(table[MARKER])):
+        raise InputDataError(path, f"column {MARKER!r} holds non-integer values; expected integer event codes (0 = none)")
+    return table
 
 
 def recording_files(folder: Path) -> list[Path]:

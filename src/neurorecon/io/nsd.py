@@ -56,7 +56,10 @@ def read_expdesign(root: Path) -> dict[str, np.ndarray]:
     path = Path(root) / EXPDESIGN
     if not path.is_file():
         raise InputDataError(path, "file not found; expected NSD's experimental design")
-    design = loadmat(path)
+    try:
+        design = loadmat(path)
+    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+        raise InputDataError(path, f"cannot read as a MATLAB .mat file ({exc})") from exc
     missing = [key for key in ("masterordering", "subjectim", "sharedix") if key not in design]
     if missing:
         raise InputDataError(path, f"missing variable(s) {missing}")

@@ -106,7 +106,12 @@ def subject_responses(root: Path, subject: int, stimuli: pd.DataFrame, average_r
     for split, name in SPLIT_FILES.items():
         path = folder / f"preprocessed_eeg_{name}.npy"
         data = load_pickled_dict(path, EEG_KEYS)
-        eeg = np.asarray(data["preprocessed_eeg_data"], dtype=np.float32)
+        try:
+            eeg = np.asarray(data["preprocessed_eeg_data"], dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InputDataError(path, f"preprocessed_eeg_data is not numeric ({exc})") from exc
+        if not np.isfinite(eeg).all():
+            raise InputDataError(path, f"preprocessed_eeg_data holds {int((~np.isfinite(eeg)).sum())} NaN or infinite values")
         ids = stimuli.loc[stimuli["split"] == split, "stim_id"].tolist()
         if eeg.ndim != 4 or eeg.shape[0] != len(ids):
             raise InputDataError(path, f"preprocessed_eeg_data has shape {eeg.shape}; expected (images={len(ids)}, "

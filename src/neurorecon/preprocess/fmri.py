@@ -82,13 +82,17 @@ def read_events(path: Path) -> pd.DataFrame:
     events = read_tsv(path, required=EVENT_COLUMNS, numeric=("onset", "duration"))
     if len(events) == 0:
         raise InputDataError(path, "no trials; expected one row per stimulus presentation")
+    negative = np.flatnonzero(events["duration"].to_numpy() < 0)
+    if negative.size:
+        raise InputDataError(path, f"row {negative[0] + 2} has a negative duration ({events['duration'].iloc[negative[0]]}); "
+                                   "expected seconds >= 0")
     events["stim_id"] = events["stim_id"].astype(str)
     return events
 
 
 def read_confounds(path: Path, columns: list[str], n_scans: int) -> pd.DataFrame:
     """The requested fMRIPrep confound columns (leading n/a of derivative columns set to 0)."""
-    table = read_tsv(path, required=columns)
+    table = read_tsv(path, required=columns, numeric=columns, missing_allowed=True)
     if len(table) != n_scans:
         raise InputDataError(path, f"{len(table)} rows but the BOLD run has {n_scans} volumes; expected one row per volume")
     return table[columns].astype(float).fillna(0.0)
@@ -194,6 +198,11 @@ class SubjectReader:
         if unknown:
             raise InputDataError(run.events, f"stim_id(s) {unknown[:5]} are not in the stimulus table")
         frame_times = np.arange(timeseries.shape[0]) * tr
+        late = np.flatnonzero((events["onset"].to_numpy() > frame_times[-1]) | (events["onset"].to_numpy() < -tr))
+        if late.size:
+            raise InputDataError(run.events, f"row {late[0] + 2} has onset {events['onset'].iloc[late[0]]} s, outside the "
+                                             f"run (volumes from 0 to {frame_times[-1]:g} s at TR {tr:g} s); its trial "
+                                             "would get no signal. Check the onsets' units (seconds) and the TR")
         confounds = None if run.confounds is None else read_confounds(run.confounds, cfg["confounds"], len(frame_times))
         trials, nuisance = trial_design(frame_times, events, confounds, cfg)
         return RunDesign(run, percent_signal_change(timeseries), trials, nuisance, events, frame_times)

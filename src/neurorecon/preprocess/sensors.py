@@ -85,7 +85,7 @@ def load_recording(bids_root: Path, subject: str, task: str, datatype: str, stim
     path = find_recording(bids_root, subject, task, datatype)
     try:
         raw = read_raw_bids(get_bids_path_from_fname(path), verbose="error")
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:  # broken .set files raise the last two
         raise InputDataError(path, f"cannot read the recording with mne-bids ({exc})") from exc
     prefix = path.name.rsplit("_", 1)[0]
     events = read_events(path.with_name(f"{prefix}_events.tsv"), stimuli)

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from neurorecon.artifacts import atomic_dir, verify_artifact
+from neurorecon.io.inputs import InputDataError
 from neurorecon.reconstruct.vae import decode_latents, encode_images
 from neurorecon.training import one_cycle_adamw, shuffled_batches
 
@@ -159,9 +160,12 @@ def load_tiny_generator(folder: Path, vae, device: str = "cpu") -> ImageGenerato
     if not (Path(folder) / UNET_FOLDER / "config.json").is_file():
         raise FileNotFoundError(f"{folder}: no {UNET_FOLDER}/config.json; not a tiny generator folder")
     verify_artifact(folder)
-    unet = UNet2DConditionModel.from_pretrained(folder, subfolder=UNET_FOLDER, local_files_only=True,
-                                                use_safetensors=True).to(device).eval()
-    scheduler = DDPMScheduler.from_pretrained(folder, subfolder=SCHEDULER_FOLDER, local_files_only=True)
+    try:
+        unet = UNet2DConditionModel.from_pretrained(folder, subfolder=UNET_FOLDER, local_files_only=True,
+                                                    use_safetensors=True).to(device).eval()
+        scheduler = DDPMScheduler.from_pretrained(folder, subfolder=SCHEDULER_FOLDER, local_files_only=True)
+    except (OSError, ValueError) as exc:  # also a config that is not JSON, truncated or absent weights
+        raise InputDataError(folder, f"cannot load the tiny generator (safetensors UNet and scheduler) ({exc})") from exc
     return ImageGenerator(unet=unet, vae=vae, scheduler_config=dict(scheduler.config), conditioning=_tiny_conditioning,
                           embed_dim=unet.config.cross_attention_dim, image_size=vae.config.sample_size,
                           name=f"tiny:{folder}")

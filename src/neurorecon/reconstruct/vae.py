@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from neurorecon.artifacts import atomic_dir, verify_artifact
+from neurorecon.io.inputs import InputDataError
 from neurorecon.training import one_cycle_adamw, shuffled_batches
 
 
@@ -100,7 +101,11 @@ def load_vae(model: str | Path, subfolder: str | None = None, device: str = "cpu
         raise FileNotFoundError(f"{Path(model) / (subfolder or '')}: no config.json; not a diffusers AutoencoderKL folder")
     if local:
         verify_artifact(model)
-    vae = AutoencoderKL.from_pretrained(str(model), subfolder=subfolder, local_files_only=local, use_safetensors=True)
+    try:
+        vae = AutoencoderKL.from_pretrained(str(model), subfolder=subfolder, local_files_only=local, use_safetensors=True)
+    except (OSError, ValueError) as exc:  # also a config.json that is not JSON, truncated or absent weights
+        raise InputDataError(Path(model) / (subfolder or ""), f"cannot load as a diffusers AutoencoderKL with safetensors "
+                                                              f"weights ({exc})") from exc
     return vae.to(device).eval()
 
 

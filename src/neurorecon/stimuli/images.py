@@ -12,12 +12,19 @@ from PIL import Image, UnidentifiedImageError
 from neurorecon.io.inputs import InputDataError, read_tsv
 
 STIMULUS_COLUMNS = ("stim_id", "stim_file", "split")
+SPLITS = ("train", "test")
 
 
 def read_stimulus_table(tsv: str | Path) -> pd.DataFrame:
     """The stimulus table with ``stim_id`` as strings, checked for the required columns."""
     table = read_tsv(tsv, required=STIMULUS_COLUMNS)
     table["stim_id"] = table["stim_id"].astype(str)
+    repeated = sorted(set(table["stim_id"][table["stim_id"].duplicated()]))
+    if repeated:
+        raise InputDataError(tsv, f"stim_id(s) {repeated[:5]} repeated; expected one row per stimulus")
+    splits = sorted(set(table["split"].astype(str)) - set(SPLITS))
+    if splits:
+        raise InputDataError(tsv, f"split value(s) {splits} found; expected {' or '.join(SPLITS)}")
     return table
 
 
