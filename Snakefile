@@ -40,6 +40,7 @@ include: "rules/reconstruct.smk"
 include: "rules/models.smk"
 include: "rules/evaluate.smk"
 include: "rules/sensor_images.smk"
+include: "rules/video.smk"
 
 
 if LAYOUT.source == "muse":

@@ -394,3 +394,20 @@ def diffusion_input(wildcards):
 def final_reconstructions(wildcards):
     """The subject's final (generated) reconstructions, when a generator is configured."""
     return {"final": f"{REC}/sub-{wildcards.subject}/reconstructions.npz"} if DIFFUSION else {}
+
+
+# the video world (rules/video.smk): its folders, subjects and their fMRI files
+VIDEO_DATA = LAYOUT.folders.get("data_video")
+VIDEO_TARGETS = LAYOUT.folders.get("video_targets")
+VIDEO_DECODE = LAYOUT.folders.get("decode_video")
+VIDEO_EVAL = LAYOUT.folders.get("evaluate_video")
+VIDEO_SUBJECTS = LAYOUT.video_subjects
+
+
+wildcard_constraints:
+    video_subject="|".join(VIDEO_SUBJECTS) or "no-video-subject",
+
+
+def video_fmri(split):
+    """A video subject's fMRI file of one split (subj01_train_fmri.pt for video01)."""
+    return lambda wildcards: f"{VIDEO_DATA}/subj{wildcards.video_subject[len('video'):]}_{split}_fmri.pt"

@@ -18,6 +18,7 @@ rule report:
         stimuli=STIMULI_TSV,
         retrieval=rules.embed_stimuli.output.retrieval,
         manifests=expand(f"{EVAL}/sub-{{subject}}/manifest.json", subject=SUBJECTS),
+        video_metrics=expand(f"{VIDEO_EVAL}/{{video_subject}}/metrics.tsv", video_subject=VIDEO_SUBJECTS),
     output:
         summary="results/summary.tsv",
         html="results/report.html",

@@ -9,9 +9,9 @@ from scipy.signal import lfilter
 
 from neurorecon.evaluate.ceiling import ncsnr, noise_ceiling_percent
 from neurorecon.preprocess.glmsingle import (
-    KERNEL_DT, GlmsingleRun, GlmsingleSettings, crossval_badness, double_gamma_hrf, glmsingle_betas,
-    hrf_regressors, repeat_pairs, select_pc_count, tail_threshold,
+    GlmsingleRun, GlmsingleSettings, crossval_badness, glmsingle_betas, repeat_pairs, select_pc_count, tail_threshold,
 )
+from neurorecon.preprocess.hrf import KERNEL_DT, double_gamma_hrf, hrf_regressors
 
 TR = 1.6
 

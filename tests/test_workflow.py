@@ -22,8 +22,11 @@ pytestmark = pytest.mark.slow
 def test_run_writes_summary_report_and_manifests(finished_run):
     summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
     assert list(summary.columns) == ["modality", "subject", "method", "output", "metric", "value", "chance", "ceiling", "n"]
-    assert set(summary["subject"]) == {"01", "02", "03", "eeg01", "seeg01", "all"}
+    assert set(summary["subject"]) == {"01", "02", "03", "eeg01", "seeg01", "video01", "all"}
     assert set(summary["modality"]) == {"fmri", "eeg", "seeg"}
+    video = summary[summary["output"] == "video"]
+    assert set(video["metric"]) == {"keyframe_clip_2way", "blurry_pixcorr", "flow_epe", "motion_direction_acc"}
+    assert set(video["subject"]) == {"video01", "all"} and video["ceiling"].notna().all()
     sensors = summary[summary["modality"].isin(["eeg", "seeg"]) & (summary["output"] == "embedding")]
     assert set(sensors["method"]) == {"ridge", "encoder"}
     assert set(sensors.loc[sensors["modality"] == "seeg", "metric"]) >= {"image_retrieval_top5", "category_accuracy"}
@@ -52,20 +55,20 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert "Image reconstruction" in html and "alexnet2_2way, alexnet5_2way skipped" in html
     assert "Data efficiency" in html and "cross-subject decoder" in html and "adaptation to sub-02" in html
     assert "EEG: encoder" in html and "sEEG: region encoder" in html and "responses per condition" in html
-    for stage, kinds in (("data", ["synthetic", "synthetic-eeg", "synthetic-seeg"]), ("preprocess", ["eeg", "fmri", "seeg"]),
-                         ("stimuli", ["clip"])):
+    for stage, kinds in (("data", ["synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
+                         ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "video"])):
         folders = sorted((finished_run / "results" / stage).iterdir())
         assert [p.name.rsplit("-", 1)[0] for p in folders] == kinds
         assert all(list(folder.rglob("manifest.json")) for folder in folders), stage
     decode = sorted(p for p in (finished_run / "results" / "decode").iterdir() if "eeg" not in p.name)
-    assert [p.name.split("-")[0] for p in decode] == ["adapted", "ridge", "shared"]
+    assert [p.name.split("-")[0] for p in decode] == ["adapted", "ridge", "shared", "video"]
     assert all(list(folder.rglob("manifest.json")) for folder in decode)
     assert (decode[0] / "sub-02" / "model" / "model.safetensors").is_file()
     assert sorted(p.name for p in decode[2].iterdir()) == ["manifest.json", "model", "sub-01", "training.tsv"]
     # checkpoints are removed once the models are saved
     assert not [p for p in (finished_run / "results").rglob("checkpoints/**/*") if p.is_file()]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
-        "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "seeg", "shared"]
+        "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "seeg", "shared", "video"]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "reconstruct").iterdir()) == [
         "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg"]
     assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == ["diffusion", "vae"]
@@ -102,6 +105,7 @@ SENSOR_DECODERS = {"decode_eeg": 1, "evaluate_eeg": 1, "decode_seeg": 1, "evalua
 SENSOR_IMAGES = {"reconstruct_images_eeg": 1, "evaluate_images_eeg": 1, "reconstruct_images_seeg": 1,
                  "evaluate_images_seeg": 1}
 SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1}
+VIDEO_BELOW_TARGETS = {"video_targets": 1, "decode_video": 1, "evaluate_video": 1}
 
 
 @pytest.mark.parametrize("section, value, expected", [
@@ -113,8 +117,8 @@ SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
      {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
-      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, **SENSOR_IMAGES, "report": 1,
-      "all": 1}),
+      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, **SENSOR_IMAGES,
+      **VIDEO_BELOW_TARGETS, "report": 1, "all": 1}),
     (("reconstruct", "sampling", "steps"), 3,
      {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
@@ -124,7 +128,8 @@ SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1
       "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, "report": 1, "all": 1}),
     (("evaluate", "image", "size"), 16,
      {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "evaluate_eeg": 1,
-      "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "report": 1, "all": 1}),
+      "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "evaluate_video": 1, "report": 1,
+      "all": 1}),
     # each sensor modality is its own branch: editing one never reruns the other or the fMRI stages
     (("preprocess", "eeg", "h_freq"), 30.0,
      {"preprocess_eeg": 1, "decode_eeg": 1, "evaluate_eeg": 1, "reconstruct_lowlevel_eeg": 1, "reconstruct_images_eeg": 1,
@@ -143,6 +148,9 @@ SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1
      {"adapt_subject": 1, "evaluate_adapted": 1, "benchmark_data_efficiency": 1, "report": 1, "all": 1}),
     (("decode", "shared", "epochs"), 2, {**CROSS_SUBJECT, "report": 1, "all": 1}),
     (("benchmark", "data_efficiency", "fractions"), [0.5, 1.0], {"benchmark_data_efficiency": 1, "report": 1, "all": 1}),
+    # the video world is its own branch: its data reruns only its targets, decoders and metrics
+    (("data", "synthetic", "video", "ar_coef"), 0.3, {"synth_video": 1, **VIDEO_BELOW_TARGETS, "report": 1, "all": 1}),
+    (("decode", "video", "alphas"), [1, 100], {"decode_video": 1, "evaluate_video": 1, "report": 1, "all": 1}),
     # a setting no stage reads still changes the config the summary states it comes from
     (("benchmark", "glm", "runs"), 1, {"report": 1, "all": 1}),
 ])

@@ -14,6 +14,7 @@ from neurorecon.artifacts import stage_version
 
 RESULTS = "results"
 SENSOR_MODALITIES = ("eeg", "seeg")
+VIDEO_STAGES = ("data_video", "video_targets", "decode_video", "evaluate_video")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Layout:
     sensor_roots: dict[str, str]           # the BIDS root each sensor modality is read from
     sensor_images: list[str]               # sensor modalities whose images are reconstructed
     shipped: dict[str, str]                # kinds of shipped tiny model the config loads -> their version
+    video_subjects: list[str]              # subjects of the video world (video01, ...; [] when none)
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
@@ -51,6 +53,8 @@ class Layout:
             unused |= {"shared", "evaluate_shared"}
         if not self.adapt_subjects:
             unused |= {"adapt", "evaluate_adapt"}
+        if not self.video_subjects:
+            unused |= set(VIDEO_STAGES)
         for modality in SENSOR_MODALITIES:
             if not self.sensor_subjects[modality]:
                 unused |= set(self.sensor_stages(modality))
@@ -90,6 +94,13 @@ def sensor_subjects_from_config(data: dict) -> dict[str, list[str]]:
     return {m: [] for m in SENSOR_MODALITIES}
 
 
+def video_subjects_from_config(data: dict) -> list[str]:
+    """Subjects of the synthetic video world: video01, ... (files subj01, ...)."""
+    if data["source"] != "synthetic":
+        return []
+    return [f"video{i + 1:02d}" for i in range(data["synthetic"]["video"]["n_subjects"])]
+
+
 def _without(section: dict, keys: tuple[str, ...]) -> dict:
     return {k: v for k, v in section.items() if k not in keys}
 
@@ -109,8 +120,8 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
     shipped_parents = {kind: [f"shipped-{kind}-{version}"] for kind, version in (shipped or {}).items()}
     source = config["data"]["source"]
     data = dict(config["data"])
-    if "synthetic" in data:  # the EEG / sEEG recordings are versioned on their own
-        data["synthetic"] = _without(data["synthetic"], SENSOR_MODALITIES)
+    if "synthetic" in data:  # the EEG / sEEG recordings and the video world are versioned on their own
+        data["synthetic"] = _without(data["synthetic"], (*SENSOR_MODALITIES, "video"))
     data_v = stage_version(data)
     versions = {"data": data_v}
     versions["preprocess"] = stage_version(_without(config["preprocess"], SENSOR_MODALITIES), [data_v])
@@ -170,8 +181,21 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
             {**recon["categories"], "sampling": recon["sampling"]}, [versions["categories"], versions["diffusion"]])
         sensor_folders["categories"] = f"{RESULTS}/decode/categories-{versions['categories']}"
         sensor_folders["reconstruct_categories"] = f"{RESULTS}/reconstruct/categories-{versions['reconstruct_categories']}"
+    video_folders = {}
+    if source == "synthetic":  # the video world: movie clips, their targets, decoders and metrics
+        synthetic = config["data"]["synthetic"]
+        versions["data_video"] = stage_version({**synthetic["video"], "seed": synthetic["seed"]})
+        versions["video_targets"] = stage_version(config["stimuli"], [versions["data_video"],
+                                                                      *shipped_parents.get("clip", [])])
+        versions["decode_video"] = stage_version(decode["video"], [versions["data_video"], versions["video_targets"]])
+        versions["evaluate_video"] = stage_version(config["evaluate"], [versions["decode_video"]])
+        video_folders = {"data_video": f"{RESULTS}/data/video-{versions['data_video']}",
+                         "video_targets": f"{RESULTS}/stimuli/video-{versions['video_targets']}",
+                         "decode_video": f"{RESULTS}/decode/video-{versions['decode_video']}",
+                         "evaluate_video": f"{RESULTS}/evaluate/video-{versions['evaluate_video']}"}
     folders = {
         **sensor_folders,
+        **video_folders,
         "data": f"{RESULTS}/data/{source}-{data_v}",
         "preprocess": f"{RESULTS}/preprocess/fmri-{versions['preprocess']}",
         "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",
@@ -193,4 +217,4 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                   shared_subjects=cross, adapt_subjects=[str(s) for s in decode["adapt"]["subjects"]] if cross else [],
                   bids_root=bids_root, source=source, sensor_subjects=sensor_subjects_from_config(config["data"]),
                   sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]],
-                  shipped=dict(shipped or {}))
+                  shipped=dict(shipped or {}), video_subjects=video_subjects_from_config(config["data"]))

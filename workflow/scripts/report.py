@@ -23,7 +23,8 @@ sensors = [path for modality in ("eeg", "seeg") for kind in ("metrics", "image_m
            for path in snakemake.input.get(f"{modality}_{kind}", [])]
 sensors += [snakemake.input[key] for key in ("category_metrics", "category_image_metrics") if key in snakemake.input.keys()]
 tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
-          for p in [*snakemake.input.metrics, *cross_subject, *sensors, *snakemake.input.image_metrics]]
+          for p in [*snakemake.input.metrics, *cross_subject, *sensors, *snakemake.input.image_metrics,
+                    *snakemake.input.video_metrics]]
 summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
 

@@ -23,7 +23,7 @@ from scipy.ndimage import gaussian_filter
 from scipy.signal import lfilter
 
 from neurorecon.artifacts import atomic_path, write_json_atomic, write_text_atomic
-from neurorecon.preprocess.glmsingle import double_gamma_hrf, hrf_regressors
+from neurorecon.preprocess.hrf import double_gamma_hrf, hrf_regressors
 from neurorecon.synth.world import World
 
 TASK = "images"

@@ -137,8 +137,9 @@ def _texture(kind: str, xx: np.ndarray, yy: np.ndarray, rng: np.random.Generator
     raise ValueError(f"unknown background {kind!r}; expected one of {BACKGROUNDS}")
 
 
-def draw_scene(scene: Scene, resolution: int) -> np.ndarray:
-    """Render a scene as an (H, W, 3) uint8 RGB image, anti-aliased by supersampling."""
+def draw_scene(scene: Scene, resolution: int, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Render a scene as an (H, W, 3) uint8 RGB image, anti-aliased by supersampling; ``offset``
+    (x, y, fractions of the side) moves the shape from its place, as the frames of a clip do."""
     side = resolution * SUPERSAMPLE
     coords = (np.arange(side) + 0.5) / side
     xx, yy = np.meshgrid(coords, coords)
@@ -146,7 +147,8 @@ def draw_scene(scene: Scene, resolution: int) -> np.ndarray:
     pattern = _texture(scene.background, xx, yy, rng)
     tint = np.asarray(scene.tint)
     image = tint[None, None, :] * (1.0 + 0.35 * pattern[..., None])
-    mask = _shape_mask(scene.shape, xx - COLUMNS[scene.column], yy - ROWS[scene.row], SIZES[scene.size])
+    mask = _shape_mask(scene.shape, xx - COLUMNS[scene.column] - offset[0], yy - ROWS[scene.row] - offset[1],
+                       SIZES[scene.size])
     image = np.where(mask[..., None], np.asarray(COLOURS[scene.colour])[None, None, :], image)
     image = image.reshape(resolution, SUPERSAMPLE, resolution, SUPERSAMPLE, 3).mean(axis=(1, 3))
     return np.clip(np.round(image * 255), 0, 255).astype(np.uint8)

@@ -1,0 +1,40 @@
+"""Rule video_targets: every segment's keyframe CLIP embedding, blurry video and optical flow."""
+
+from pathlib import Path
+
+from _common import begin, progress
+
+started = begin(snakemake)
+
+import numpy as np
+import torch
+from PIL import Image
+
+from neurorecon.artifacts import atomic_path, write_manifest
+from neurorecon.decode.video import blurry_targets, flow_targets, keyframe_index
+from neurorecon.io.cc2017 import read_frames
+from neurorecon.io.inputs import read_tsv
+from neurorecon.reconstruct.models import best_device
+from neurorecon.stimuli.clip import embed_images, load_clip
+
+clip_cfg = snakemake.params.clip
+torch.set_num_threads(snakemake.threads)
+bundle = load_clip(snakemake.params.model_dir if clip_cfg["model"] == "tiny" else clip_cfg["model"],
+                   clip_cfg["pretrained"], device=best_device())
+clips = read_tsv(snakemake.input.clips, required=("stim_id", "split"))
+root = Path(snakemake.params.data_dir)
+arrays = {"stim_ids": [], "keyframe": [], "blurry": [], "flow": []}
+for split in progress(("train", "test"), "video targets"):
+    frames = read_frames(root, split)
+    key = frames[:, keyframe_index(frames.shape[1])]
+    arrays["stim_ids"] += clips.loc[clips["split"] == split, "stim_id"].astype(str).tolist()
+    arrays["keyframe"].append(embed_images(bundle, [Image.fromarray(image) for image in key]))
+    arrays["blurry"].append(blurry_targets(frames))
+    arrays["flow"].append(flow_targets(frames))
+with atomic_path(Path(snakemake.output.targets)) as tmp:
+    with open(tmp, "wb") as handle:
+        np.savez(handle, stim_ids=np.asarray(arrays["stim_ids"]), n_frames=frames.shape[1],
+                 **{kind: np.concatenate(arrays[kind]).astype(np.float32) for kind in ("keyframe", "blurry", "flow")})
+write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=clip_cfg,
+               inputs=[*snakemake.input.frames, snakemake.input.clips], outputs=[snakemake.output.targets],
+               started=started, code_version=snakemake.params.code, extra={"clip_model": bundle.name})
