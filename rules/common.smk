@@ -129,8 +129,8 @@ def stage_config(*keys):
 
 
 def fmri_world_config():
-    """data.synthetic without its EEG / sEEG sections, which have their own rules and versions."""
-    return {k: v for k, v in stage_config("data", "synthetic").items() if k not in ("eeg", "seeg")}
+    """data.synthetic without its EEG / sEEG / video sections, which have their own rules and versions."""
+    return {k: v for k, v in stage_config("data", "synthetic").items() if k not in ("eeg", "seeg", "video")}
 
 
 def adapt_settings(*leave_out):

@@ -86,7 +86,8 @@ SENSOR_LOWLEVEL = {"lowlevel_eeg", "lowlevel_seeg"}
                                                  *SENSOR_IMAGES}),
     (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
                                              "shared", "adapt", "evaluate_shared", "evaluate_adapt", "decode_eeg", "evaluate_eeg",
-                                             "decode_seeg", "evaluate_seeg", *SENSOR_IMAGES}),
+                                             "decode_seeg", "evaluate_seeg", *SENSOR_IMAGES,
+                                             "video_targets", "decode_video", "evaluate_video"}),
 ])
 def test_generative_models_are_versioned_apart_from_sampling(section, expected):
     base = build_layout(load_config("tiny")).folders

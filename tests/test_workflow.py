@@ -234,6 +234,8 @@ def test_config_naming_absent_data_fails_before_any_job_over_an_earlier_run(fini
     summary = (finished_run / "results" / "summary.tsv").read_bytes()
     config = yaml.safe_load((finished_run / "tiny.yaml").read_text())
     config["data"] = {"source": "bids", "bids": {"root": str(tmp_path / "not-there"), "subjects": ["01"]}}
+    config["decode"]["adapt"]["subjects"] = []
+    config["reconstruct"]["sensors"] = []
     configfile = tmp_path / "absent.yaml"
     configfile.write_text(yaml.safe_dump(config))
     result = snakemake(finished_run, configfile=configfile)
