@@ -11,7 +11,7 @@ started = begin(snakemake)
 import numpy as np
 
 from neurorecon.artifacts import write_manifest
-from neurorecon.decode.video import TARGETS, fit_video_decoders, save_video_decoders, save_video_predictions
+from neurorecon.decode.video import fit_video_decoders, load_video_targets, save_video_decoders, save_video_predictions
 from neurorecon.io.cc2017 import load_subject
 from neurorecon.io.inputs import read_tsv
 
@@ -20,13 +20,9 @@ number = int(subject[len("video"):])
 root = Path(snakemake.params.data_dir)
 clips = read_tsv(snakemake.input.clips, required=("stim_id", "split"))
 responses = load_subject(root, number, clips)
-with np.load(snakemake.input.targets, allow_pickle=False) as data:
-    targets = {kind: data[kind] for kind in TARGETS}
-    index = {str(s): i for i, s in enumerate(data["stim_ids"])}
 train_x, train_trials = responses.select("train")
 test_x, test_trials = responses.select("test")
-rows = [index[s] for s in train_trials["stim_id"]]
-decoders = fit_video_decoders(train_x, {kind: values[rows] for kind, values in targets.items()},
+decoders = fit_video_decoders(train_x, load_video_targets(Path(snakemake.input.targets), train_trials["stim_id"]),
                               snakemake.params.cfg["alphas"], snakemake.params.cfg["cv"])
 out = Path(snakemake.output.predictions).parent
 save_video_decoders(decoders, out / "decoders", {"subject": subject})

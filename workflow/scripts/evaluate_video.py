@@ -6,19 +6,16 @@ from _common import begin
 
 started = begin(snakemake)
 
-import numpy as np
 import pandas as pd
 
 from neurorecon.artifacts import write_manifest, write_text_atomic
-from neurorecon.decode.video import TARGETS, load_video_predictions
+from neurorecon.decode.video import load_video_predictions, load_video_targets
 from neurorecon.evaluate.video import video_metrics
 from neurorecon.io.inputs import read_tsv
 
 subject = snakemake.wildcards.video_subject
 test_ids, predicted, ceiling = load_video_predictions(Path(snakemake.input.predictions))
-with np.load(snakemake.input.targets, allow_pickle=False) as data:
-    index = {str(s): i for i, s in enumerate(data["stim_ids"])}
-    true = {kind: data[kind][[index[s] for s in test_ids]] for kind in TARGETS}
+true = load_video_targets(Path(snakemake.input.targets), test_ids)
 clips = read_tsv(snakemake.input.clips, required=("stim_id", "direction")).set_index("stim_id")
 directions = clips.loc[test_ids, "direction"].to_numpy(int)
 rows = video_metrics(predicted, true, directions, ceiling)

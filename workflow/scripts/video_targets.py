@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from neurorecon.artifacts import atomic_path, write_manifest
-from neurorecon.decode.video import blurry_targets, flow_targets, keyframe_index
+from neurorecon.artifacts import write_manifest
+from neurorecon.decode.video import TARGETS, blurry_targets, flow_targets, keyframe_index, save_video_targets
 from neurorecon.io.cc2017 import read_frames
 from neurorecon.io.inputs import read_tsv
 from neurorecon.reconstruct.models import best_device
@@ -31,10 +31,8 @@ for split in progress(("train", "test"), "video targets"):
     arrays["keyframe"].append(embed_images(bundle, [Image.fromarray(image) for image in key]))
     arrays["blurry"].append(blurry_targets(frames))
     arrays["flow"].append(flow_targets(frames))
-with atomic_path(Path(snakemake.output.targets)) as tmp:
-    with open(tmp, "wb") as handle:
-        np.savez(handle, stim_ids=np.asarray(arrays["stim_ids"]), n_frames=frames.shape[1],
-                 **{kind: np.concatenate(arrays[kind]).astype(np.float32) for kind in ("keyframe", "blurry", "flow")})
+save_video_targets(Path(snakemake.output.targets), arrays["stim_ids"],
+                   {kind: np.concatenate(arrays[kind]) for kind in TARGETS}, frames.shape[1])
 write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=clip_cfg,
                inputs=[*snakemake.input.frames, snakemake.input.clips], outputs=[snakemake.output.targets],
                started=started, code_version=snakemake.params.code, extra={"clip_model": bundle.name})

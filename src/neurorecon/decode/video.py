@@ -89,6 +89,24 @@ def load_video_decoders(folder: Path) -> dict[str, RidgeDecoder]:
     return {kind: RidgeDecoder.load(Path(folder) / kind) for kind in TARGETS}
 
 
+def save_video_targets(path: Path, stim_ids, targets: dict[str, np.ndarray], n_frames: int) -> None:
+    """Every segment's targets (keyframe, blurry, flow) by stim_id."""
+    with atomic_path(Path(path)) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, stim_ids=np.asarray([str(s) for s in stim_ids]), n_frames=n_frames,
+                     **{kind: targets[kind].astype(np.float32) for kind in TARGETS})
+
+
+def load_video_targets(path: Path, stim_ids=None) -> dict[str, np.ndarray]:
+    """The targets :func:`save_video_targets` wrote (rows of ``stim_ids`` in order, if given), checked
+    against their manifest."""
+    verify_artifact(path)
+    with np.load(path, allow_pickle=False) as data:
+        index = {str(s): i for i, s in enumerate(data["stim_ids"])}
+        rows = slice(None) if stim_ids is None else [index[str(s)] for s in stim_ids]
+        return {kind: data[kind][rows] for kind in TARGETS}
+
+
 def save_video_predictions(path: Path, stim_ids, predicted: dict[str, np.ndarray],
                            ceiling: dict[str, np.ndarray] | None = None) -> None:
     """The test segments' decoded targets, and those decoded from noise-free samples where known."""
