@@ -19,6 +19,9 @@ rule report:
         retrieval=rules.embed_stimuli.output.retrieval,
         manifests=expand(f"{EVAL}/sub-{{subject}}/manifest.json", subject=SUBJECTS),
         video_metrics=expand(f"{VIDEO_EVAL}/{{video_subject}}/metrics.tsv", video_subject=VIDEO_SUBJECTS),
+        video_predictions=expand(f"{VIDEO_DECODE}/{{video_subject}}/predictions.npz", video_subject=VIDEO_SUBJECTS),
+        video_targets=[f"{VIDEO_TARGETS}/targets.npz"] if VIDEO_SUBJECTS else [],
+        video_frames=[f"{VIDEO_DATA}/GT_test_3fps.pt"] if VIDEO_SUBJECTS else [],
     output:
         summary="results/summary.tsv",
         html="results/report.html",
@@ -44,6 +47,7 @@ rule report:
         adapt_subjects=ADAPT_SUBJECTS,
         sensor_subjects=SENSOR_SUBJECTS,
         shipped=SHIPPED,
+        video_subjects=VIDEO_SUBJECTS,
         job_benchmarks=JOB_BENCHMARKS,
         unversioned_rules=["benchmark_data_efficiency", "benchmark_glm"],
     script:

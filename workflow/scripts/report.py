@@ -12,7 +12,9 @@ import pandas as pd
 
 from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.report.costs import job_benchmarks, rule_costs
-from neurorecon.report.html import condition_figure, loss_figure, reconstruction_grid, render_report
+from neurorecon.decode.video import blurry_frames, load_video_predictions, load_video_targets, mean_motion
+from neurorecon.io.cc2017 import read_frames
+from neurorecon.report.html import condition_figure, loss_figure, motion_figure, reconstruction_grid, render_report
 from neurorecon.report.summary import build_summary, summary_tsv
 from neurorecon.reconstruct.io import load_reconstructions
 from neurorecon.stimuli.images import load_stimulus_images
@@ -77,6 +79,20 @@ if "category_images" in snakemake.input.keys():
     trial_ids = [str(s) for s in drawn["stim_ids"]]
     grids.append(reconstruction_grid({"from decoded EEG": drawn["images"], "from the true category": drawn["ceiling"]},
                                      trial_ids, "images drawn from held-out trials' decoded categories"))
+video_figures = []
+if snakemake.params.video_subjects:
+    frames = read_frames(Path(snakemake.input.video_frames[0]).parent, "test")
+    for subject, path in zip(snakemake.params.video_subjects, snakemake.input.video_predictions):
+        test_ids, predicted, _ = load_video_predictions(Path(path))
+        shown = test_ids[:GRID_COLUMNS]
+        true = load_video_targets(Path(snakemake.input.video_targets[0]), shown)
+        blurry = blurry_frames(predicted["blurry"][:GRID_COLUMNS], frames.shape[1])
+        first, last = 0, frames.shape[1] - 1
+        video_figures.append(reconstruction_grid(
+            {"true, first frame": frames[:GRID_COLUMNS, first], "true, last frame": frames[:GRID_COLUMNS, last],
+             "decoded, first": blurry[:, first], "decoded, last": blurry[:, last]}, shown, f"{subject}: frames"))
+        video_figures.append(motion_figure(mean_motion(true["flow"]), mean_motion(predicted["flow"][:GRID_COLUMNS]),
+                                           shown, f"{subject}: motion"))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text())
@@ -88,7 +104,7 @@ provenance = {"config_hash": config_hash, "source": snakemake.params.run_config[
 write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snakemake.params.folders,
                                                        snakemake.params.versions, histories, grids, notes,
                                                        data_efficiency=benchmark, sensor_figures=sensor_figures,
-                                                       costs=costs, provenance=provenance))
+                                                       costs=costs, provenance=provenance, video_figures=video_figures))
 # written last: the summary and report are this config's only when this sidecar names its hash
 write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
                inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],

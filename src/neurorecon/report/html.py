@@ -101,6 +101,25 @@ def reconstruction_grid(rows: dict[str, np.ndarray], stim_ids: list[str], title:
     return figure_to_img(fig)
 
 
+def motion_figure(true: np.ndarray, decoded: np.ndarray, stim_ids: list[str], title: str) -> str:
+    """Per test segment, the true (black) and decoded (orange) motion vectors from the clip's flow."""
+    n_cols = len(stim_ids)
+    fig, axes = plt.subplots(1, n_cols, figsize=(1.1 * n_cols, 1.6), squeeze=False)
+    reach = 1.2 * max(np.abs(true).max(), np.abs(decoded).max(), 1e-9)
+    for ax, t, d, name in zip(axes[0], true, decoded, stim_ids):
+        for vector, colour in ((t, "black"), (d, "#dd8452")):
+            ax.annotate("", xy=(vector[0], -vector[1]), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": colour})
+        ax.set_xlim(-reach, reach)
+        ax.set_ylim(-reach, reach)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(name, fontsize=6)
+    fig.suptitle(title, fontsize=9, y=1.0)
+    fig.tight_layout()
+    return figure_to_img(fig, "true and decoded motion per segment")
+
+
 def data_efficiency_figure(table: pd.DataFrame) -> str:
     """Each metric against the held-out subject's share of training data, one line per method,
     with chance (dashed) and each method's noise ceiling (dotted)."""
@@ -155,12 +174,13 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
                   versions: dict[str, str], histories: dict[str, pd.DataFrame],
                   grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None,
                   sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None,
-                  provenance: dict | None = None) -> str:
+                  provenance: dict | None = None, video_figures: list[str] = ()) -> str:
     """The report as one HTML string (figures inline, no external files). ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
     ``data_efficiency``: the benchmark table, if it was run; ``sensor_figures``: EEG / sEEG figures by
     modality; ``costs``: wall time and peak memory per rule (``neurorecon.report.costs.rule_costs``);
-    ``provenance``: the config hash, data source and time the report states at its top."""
+    ``provenance``: the config hash, data source and time the report states at its top;
+    ``video_figures``: true and decoded frames and motion of the video subjects."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
@@ -204,6 +224,17 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
             "<b>encoder</b>: the trained network; <b>ridge</b>: a linear baseline on the same features. Top-1 and "
             "top-5 among all test images; category accuracy where the encoder classifies.</p>",
             metrics_figure(rows) if len(rows) else "", *figures,
+        ]
+    if (summary["output"] == "video").any():
+        parts += [
+            "<h2>Video: decoding per 2-s segment</h2>",
+            "<p class='note'>Ridge decoders from a segment's responses to its keyframe's CLIP embedding (2-way "
+            "identification), a blurry 8x8 video (pixel correlation with the true frames at that size) and its "
+            "optical flow (OpenCV Farneback, 4x4 cells): end-point error in image sides per second (lower is better) "
+            "and the accuracy of the motion direction read from the decoded flow (eight directions). Chance: the test "
+            "segments shuffled; ceiling: the decoders on the noise-free samples. Below: true frames and decoded blurry "
+            "frames, and true (black) against decoded (orange) motion.</p>",
+            table_html(mean_table(summary, "video")), *video_figures,
         ]
     if data_efficiency is not None:
         wide_benchmark = data_efficiency.pivot_table(index=["metric", "method"], columns="fraction",
