@@ -21,7 +21,7 @@ rule report:
         video_metrics=expand(f"{VIDEO_EVAL}/{{video_subject}}/metrics.tsv", video_subject=VIDEO_SUBJECTS),
         video_predictions=expand(f"{VIDEO_DECODE}/{{video_subject}}/predictions.npz", video_subject=VIDEO_SUBJECTS),
         video_targets=[f"{VIDEO_TARGETS}/targets.npz"] if VIDEO_SUBJECTS else [],
-        video_frames=[f"{VIDEO_DATA}/GT_test_3fps.pt"] if VIDEO_SUBJECTS else [],
+        video_frames=[f"{VIDEO_TARGETS}/test_frames.npz"] if VIDEO_SUBJECTS else [],
     output:
         summary="results/summary.tsv",
         html="results/report.html",

@@ -36,6 +36,7 @@ if VIDEO_SUBJECTS:
             clips=rules.synth_video.output.clips,
         output:
             targets=f"{VIDEO_TARGETS}/targets.npz",
+            test_frames=f"{VIDEO_TARGETS}/test_frames.npz",
             manifest=f"{VIDEO_TARGETS}/manifest.json",
         log:
             f"logs/stimuli/video-{LAYOUT.versions.get('video_targets')}/video_targets.log",

@@ -55,7 +55,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert "Image reconstruction" in html and "alexnet2_2way, alexnet5_2way skipped" in html
     assert "Data efficiency" in html and "cross-subject decoder" in html and "adaptation to sub-02" in html
     assert "EEG: encoder" in html and "sEEG: region encoder" in html and "responses per condition" in html
-    assert "Video: decoding per 2-s segment" in html and "video01: motion" in html
+    assert "Video: decoding per 2-s segment" in html and "true and decoded motion per segment" in html
     for stage, kinds in (("data", ["synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
                          ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "video"])):
         folders = sorted((finished_run / "results" / stage).iterdir())

@@ -12,8 +12,9 @@ import pandas as pd
 
 from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.report.costs import job_benchmarks, rule_costs
-from neurorecon.decode.video import blurry_frames, load_video_predictions, load_video_targets, mean_motion
-from neurorecon.io.cc2017 import read_frames
+from neurorecon.decode.video import (
+    blurry_frames, load_test_frames, load_video_predictions, load_video_targets, mean_motion,
+)
 from neurorecon.report.html import condition_figure, loss_figure, motion_figure, reconstruction_grid, render_report
 from neurorecon.report.summary import build_summary, summary_tsv
 from neurorecon.reconstruct.io import load_reconstructions
@@ -80,19 +81,18 @@ if "category_images" in snakemake.input.keys():
     grids.append(reconstruction_grid({"from decoded EEG": drawn["images"], "from the true category": drawn["ceiling"]},
                                      trial_ids, "images drawn from held-out trials' decoded categories"))
 video_figures = []
-if snakemake.params.video_subjects:
-    frames = read_frames(Path(snakemake.input.video_frames[0]).parent, "test")
-    for subject, path in zip(snakemake.params.video_subjects, snakemake.input.video_predictions):
-        test_ids, predicted, _ = load_video_predictions(Path(path))
-        shown = test_ids[:GRID_COLUMNS]
-        true = load_video_targets(Path(snakemake.input.video_targets[0]), shown)
-        blurry = blurry_frames(predicted["blurry"][:GRID_COLUMNS], frames.shape[1])
-        first, last = 0, frames.shape[1] - 1
-        video_figures.append(reconstruction_grid(
-            {"true, first frame": frames[:GRID_COLUMNS, first], "true, last frame": frames[:GRID_COLUMNS, last],
-             "decoded, first": blurry[:, first], "decoded, last": blurry[:, last]}, shown, f"{subject}: frames"))
-        video_figures.append(motion_figure(mean_motion(true["flow"]), mean_motion(predicted["flow"][:GRID_COLUMNS]),
-                                           shown, f"{subject}: motion"))
+for subject, path in zip(snakemake.params.video_subjects, snakemake.input.video_predictions):
+    test_ids, predicted, _ = load_video_predictions(Path(path))
+    shown = test_ids[:GRID_COLUMNS]
+    frames = load_test_frames(Path(snakemake.input.video_frames[0]), shown)
+    true = load_video_targets(Path(snakemake.input.video_targets[0]), shown)
+    blurry = blurry_frames(predicted["blurry"][:GRID_COLUMNS], frames.shape[1])
+    first, last = 0, frames.shape[1] - 1
+    video_figures.append(reconstruction_grid(
+        {"true, first frame": frames[:, first], "true, last frame": frames[:, last],
+         "decoded, first": blurry[:, first], "decoded, last": blurry[:, last]}, shown, f"{subject}: frames"))
+    video_figures.append(motion_figure(mean_motion(true["flow"]), mean_motion(predicted["flow"][:GRID_COLUMNS]),
+                                       shown, f"{subject}: motion"))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text())

@@ -12,7 +12,7 @@ from PIL import Image
 
 from neurorecon.artifacts import write_manifest
 from neurorecon.decode.video import (
-    TARGETS, blurry_targets, flow_targets, keyframe_index, motion_direction, save_video_targets,
+    TARGETS, blurry_targets, flow_targets, keyframe_index, motion_direction, save_test_frames, save_video_targets,
 )
 from neurorecon.io.cc2017 import read_frames
 from neurorecon.io.inputs import read_tsv
@@ -33,6 +33,8 @@ for split in progress(("train", "test"), "video targets"):
     arrays["keyframe"].append(embed_images(bundle, [Image.fromarray(image) for image in key]))
     arrays["blurry"].append(blurry_targets(frames))
     arrays["flow"].append(flow_targets(frames))
+    if split == "test":
+        save_test_frames(Path(snakemake.output.test_frames), arrays["stim_ids"][-len(frames):], frames)
 targets = {kind: np.concatenate(arrays[kind]) for kind in TARGETS}
 save_video_targets(Path(snakemake.output.targets), arrays["stim_ids"], targets, frames.shape[1])
 flow = targets["flow"]
@@ -41,5 +43,6 @@ if "direction" in clips.columns:  # how often the true clips' own flow points th
     extra["flow_direction_acc"] = float((motion_direction(flow) == clips.set_index("stim_id").loc[
         arrays["stim_ids"], "direction"].to_numpy(int)).mean())
 write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=clip_cfg,
-               inputs=[*snakemake.input.frames, snakemake.input.clips], outputs=[snakemake.output.targets],
+               inputs=[*snakemake.input.frames, snakemake.input.clips],
+               outputs=[snakemake.output.targets, snakemake.output.test_frames],
                started=started, code_version=snakemake.params.code, extra=extra)

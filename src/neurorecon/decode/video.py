@@ -107,6 +107,21 @@ def load_video_targets(path: Path, stim_ids=None) -> dict[str, np.ndarray]:
         return {kind: data[kind][rows] for kind in TARGETS}
 
 
+def save_test_frames(path: Path, stim_ids, frames: np.ndarray) -> None:
+    """The test segments' frames (n, F, H, W, 3) uint8, for the report (which reads no torch files)."""
+    with atomic_path(Path(path)) as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, stim_ids=np.asarray([str(s) for s in stim_ids]), frames=frames)
+
+
+def load_test_frames(path: Path, stim_ids) -> np.ndarray:
+    """Frames of the test segments ``stim_ids``, checked against their manifest."""
+    verify_artifact(path)
+    with np.load(path, allow_pickle=False) as data:
+        index = {str(s): i for i, s in enumerate(data["stim_ids"])}
+        return data["frames"][[index[str(s)] for s in stim_ids]]
+
+
 def save_video_predictions(path: Path, stim_ids, predicted: dict[str, np.ndarray],
                            ceiling: dict[str, np.ndarray] | None = None) -> None:
     """The test segments' decoded targets, and those decoded from noise-free samples where known."""
