@@ -58,6 +58,24 @@ def tiny_world_root(tmp_path_factory, tiny_config) -> Path:
     return root
 
 
+def preprocess_tiny_subject(root: Path, cfg: dict):
+    """Subject 01 of a tiny world preprocessed with ``cfg`` (preprocess.fmri): its responses, what
+    GLMsingle chose (or None), and each tuned voxel's correlation of test responses with the truth."""
+    import numpy as np
+    import pandas as pd
+
+    from neurorecon.preprocess import fmri
+
+    stimuli = pd.read_csv(root / "stimuli" / "stimuli.tsv", sep="\t")
+    responses, result = fmri.preprocess_subject(fmri.find_subject_files(root, "01", "images", cfg), stimuli, cfg)
+    truth = np.load(root / "derivatives/groundtruth/sub-01/sub-01_groundtruth.npz")
+    test_x, test_trials = responses.select("test")
+    ids = [list(truth["stim_ids"]).index(s) for s in test_trials["stim_id"]]
+    correlations = [np.corrcoef(test_x[:, v], truth["stimulus_response_pct"][ids, v])[0, 1]
+                    for v in np.flatnonzero(truth["roi"] > 0)]
+    return responses, result, np.asarray(correlations)
+
+
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory) -> Path:
     """The tiny config run to the end by Snakemake. The digests of its numeric artifacts are kept

@@ -7,6 +7,7 @@ import pytest
 from nilearn.glm.first_level import make_first_level_design_matrix
 from scipy.signal import lfilter
 
+from conftest import preprocess_tiny_subject
 from neurorecon.evaluate.ceiling import ncsnr, noise_ceiling_percent
 from neurorecon.preprocess.glmsingle import (
     GlmsingleRun, GlmsingleSettings, crossval_badness, glmsingle_betas, repeat_pairs, select_pc_count, tail_threshold,
@@ -147,17 +148,7 @@ def test_without_repeats_across_runs_denoising_and_ridge_are_off_and_said_so():
 
 
 def test_glmsingle_method_in_preprocessing_tracks_ground_truth(tiny_world_root, tiny_config):
-    from neurorecon.preprocess import fmri
-
-    cfg = {**tiny_config["preprocess"]["fmri"], "method": "glmsingle"}
-    stimuli = pd.read_csv(tiny_world_root / "stimuli" / "stimuli.tsv", sep="\t")
-    files = fmri.find_subject_files(tiny_world_root, "01", "images", cfg)
-    responses, result = fmri.preprocess_subject(files, stimuli, cfg)
-    truth = np.load(tiny_world_root / "derivatives/groundtruth/sub-01/sub-01_groundtruth.npz")
-    test_x, test_trials = responses.select("test")
-    ids = [list(truth["stim_ids"]).index(s) for s in test_trials["stim_id"]]
-    tuned = np.flatnonzero(truth["roi"] > 0)
-    corr = [np.corrcoef(test_x[:, v], truth["stimulus_response_pct"][ids, v])[0, 1] for v in tuned]
+    _, result, corr = preprocess_tiny_subject(tiny_world_root, {**tiny_config["preprocess"]["fmri"], "method": "glmsingle"})
     assert np.mean(corr) > 0.7
     summary = result.summary()
     assert summary["pc_count"] == result.pc_count and len(summary["xval_trend"]) == len(result.xval_trend)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import preprocess_tiny_subject
 from neurorecon.io.inputs import InputDataError
 from neurorecon.preprocess import fmri, glm
 from neurorecon.responses import average_repeats
@@ -55,15 +56,8 @@ def test_zscore_within_groups_and_average_repeats():
 
 
 def test_preprocessed_responses_track_ground_truth(tiny_world_root, tiny_config):
-    cfg = _cfg(tiny_config)
-    stimuli = pd.read_csv(tiny_world_root / "stimuli" / "stimuli.tsv", sep="\t")
-    files = fmri.find_subject_files(tiny_world_root, "01", "images", cfg)
-    responses, _ = fmri.preprocess_subject(files, stimuli, cfg)
-    truth = np.load(tiny_world_root / "derivatives/groundtruth/sub-01/sub-01_groundtruth.npz")
+    responses, _, corr = preprocess_tiny_subject(tiny_world_root, _cfg(tiny_config))
     test_x, test_trials = responses.select("test")
-    ids = [list(truth["stim_ids"]).index(s) for s in test_trials["stim_id"]]
-    tuned = truth["roi"] > 0
-    corr = [np.corrcoef(test_x[:, v], truth["stimulus_response_pct"][ids, v])[0, 1] for v in np.flatnonzero(tuned)]
     assert np.mean(corr) > 0.6
     assert len(test_x) == tiny_config["data"]["synthetic"]["n_test_stimuli"]
     assert set(test_trials["n_repeats"]) == {tiny_config["data"]["synthetic"]["test_repeats"]}

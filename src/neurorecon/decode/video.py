@@ -85,10 +85,6 @@ def save_video_decoders(decoders: dict[str, RidgeDecoder], folder: Path, info: d
         decoder.save(Path(folder) / kind, {**info, "target": kind})
 
 
-def load_video_decoders(folder: Path) -> dict[str, RidgeDecoder]:
-    return {kind: RidgeDecoder.load(Path(folder) / kind) for kind in TARGETS}
-
-
 def save_video_targets(path: Path, stim_ids, targets: dict[str, np.ndarray], n_frames: int) -> None:
     """Every segment's targets (keyframe, blurry, flow) by stim_id."""
     with atomic_path(Path(path)) as tmp:

@@ -92,7 +92,13 @@ def read_tsv(path: str | Path, required: Sequence[str] = (), numeric: Sequence[s
     missing = [column for column in required if column not in table.columns]
     if missing:
         raise InputDataError(path, f"missing column(s) {missing}; found {list(table.columns)}")
-    for column in numeric:
+    return numeric_columns(table, path, numeric, missing_allowed)
+
+
+def numeric_columns(table: pd.DataFrame, path: Path, columns: Sequence[str], missing_allowed: bool = False) -> pd.DataFrame:
+    """Convert ``columns`` of a table read from ``path`` to numbers, refusing text and infinities (and
+    missing values unless ``missing_allowed``) with the row that holds them."""
+    for column in columns:
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna() & (table[column].notna() | (not missing_allowed)) | np.isinf(values)
         if bad.any():

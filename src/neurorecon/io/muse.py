@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from neurorecon.io.inputs import InputDataError
+from neurorecon.io.inputs import InputDataError, numeric_columns
 
 EEG_CHANNELS = ("TP9", "AF7", "AF8", "TP10")
 MARKER = "Marker0"
@@ -47,14 +47,7 @@ def _read_recording(path: Path) -> pd.DataFrame:
         raise InputDataError(path, f"missing column(s) {missing}; expected a Muse recording with {EEG_CHANNELS} and {MARKER}")
     if len(table) == 0:
         raise InputDataError(path, "no samples; expected one row per sample")
-    for column in (*EEG_CHANNELS, MARKER):
-        values = pd.to_numeric(table[column], errors="coerce")
-        bad = ~np.isfinite(values.to_numpy(dtype=float))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InputDataError(path, f"column {column!r} must be numeric and finite; row {row + 2} holds "
-                                       f"{table[column].iloc[row]!r}")
-        table[column] = values
+    numeric_columns(table, path, (*EEG_CHANNELS, MARKER))
     if not np.all(table[MARKER] == np.round(table[MARKER])):
         raise InputDataError(path, f"column {MARKER!r} holds non-integer values; expected integer event codes (0 = none)")
     return table

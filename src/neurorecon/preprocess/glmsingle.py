@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from neurorecon.preprocess.hrf import double_gamma_hrf, hrf_regressors
 
@@ -51,9 +52,7 @@ class GlmsingleSettings:
 
     @classmethod
     def from_config(cls, cfg: dict) -> "GlmsingleSettings":
-        return cls(hrf_delay_range=tuple(cfg["hrf_delay_range"]), hrf_library_size=cfg["hrf_library_size"],
-                   denoise=cfg["denoise"], max_pcs=cfg["max_pcs"], pcstop=cfg["pcstop"],
-                   fracridge=cfg["fracridge"], n_fracs=cfg["n_fracs"])
+        return cls(**{**cfg, "hrf_delay_range": tuple(cfg["hrf_delay_range"])})
 
     @property
     def hrf_delays(self) -> np.ndarray:
@@ -189,9 +188,9 @@ class _Session:
         self.trial_runs = np.concatenate([np.full(len(run.onsets), index) for index, run in enumerate(runs)])
         self.conditions = np.concatenate([np.asarray(run.conditions).astype(str) for run in runs])
         self.bounds = np.cumsum([0] + [len(run.onsets) for run in runs])
-        self.kernels = [double_gamma_hrf(delay) for delay in delays]
+        kernels = [double_gamma_hrf(delay) for delay in delays]
         self.regressors = [[hrf_regressors(run.onsets, run.durations, run.frame_times, kernel)
-                            for kernel in self.kernels] for run in runs]
+                            for kernel in kernels] for run in runs]
         self.set_extra_nuisance([np.zeros((len(run.frame_times), 0)) for run in runs])
 
     def set_extra_nuisance(self, extra: list[np.ndarray]) -> None:
@@ -256,7 +255,7 @@ class _Session:
         betas, chosen = np.zeros((self.bounds[-1], n_voxels)), np.ones(n_voxels)
         groups = np.unique(hrf_index)
         for hrf in (progress or (lambda x: x))(groups):
-            design = _block_diagonal([self.design(index, hrf) for index in range(len(self.runs))])
+            design = block_diag(*[self.design(index, hrf) for index in range(len(self.runs))])
             voxels = np.flatnonzero(hrf_index == hrf)
             block = max(1, BLOCK_BYTES // (8 * design.shape[1] * len(fracs)))
             for start in range(0, len(voxels), block):
@@ -274,15 +273,6 @@ class _Session:
 def _r2_percent(residual: np.ndarray, total: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(total > 0, 100.0 * (1.0 - residual / total), 0.0)
-
-
-def _block_diagonal(blocks: list[np.ndarray]) -> np.ndarray:
-    out = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)))
-    row = col = 0
-    for b in blocks:
-        out[row:row + b.shape[0], col:col + b.shape[1]] = b
-        row, col = row + b.shape[0], col + b.shape[1]
-    return out
 
 
 def _autoscale(shrunk: np.ndarray, ols: np.ndarray) -> np.ndarray:

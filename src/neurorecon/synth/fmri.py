@@ -230,6 +230,11 @@ class VoxelPhysiology:
         return courses @ self.noise_loadings
 
 
+def ar1_noise(shape: tuple[int, int], sd: float, coef: float, rng: np.random.Generator) -> np.ndarray:
+    """Stationary AR(1) noise along the first axis (scans) with standard deviation ``sd``."""
+    return lfilter([1.0], [1.0, -coef], rng.normal(0, sd * np.sqrt(1 - coef ** 2), shape), axis=0)
+
+
 def simulate_run(
     events: pd.DataFrame, amplitudes: np.ndarray, baseline: np.ndarray, noise_pct: float,
     cfg: dict, rng: np.random.Generator, physiology: VoxelPhysiology,
@@ -252,8 +257,7 @@ def simulate_run(
     motion_mm = motion.copy()
     motion_mm[:, 3:] *= HEAD_RADIUS_MM
     artefact = motion_mm @ rng.normal(0, cfg["motion_pct_per_mm"], (6, n_vox))
-    innovations = rng.normal(0, noise_pct * np.sqrt(1 - cfg["ar_coef"] ** 2), (n_scans, n_vox))
-    noise = lfilter([1.0], [1.0, -cfg["ar_coef"]], innovations, axis=0) + physiology.shared_noise(n_scans)
+    noise = ar1_noise((n_scans, n_vox), noise_pct, cfg["ar_coef"], rng) + physiology.shared_noise(n_scans)
     bold = baseline * (1 + (signal + drift + artefact + noise) / 100)
     return bold.astype(np.float32), motion
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from neurorecon.artifacts import atomic_path, write_json_atomic, write_text_atomic
 from neurorecon.preprocess.hrf import double_gamma_hrf, hrf_regressors
+from neurorecon.synth.fmri import ar1_noise
 from neurorecon.synth.scenes import Scene, draw_scene, lowlevel_features, sample_scenes, semantic_features
 from neurorecon.synth.world import semantic_latent
 
@@ -132,7 +132,7 @@ def run_samples(responses: np.ndarray, noise_pct: float, ar_coef: float, rng: np
     design = hrf_regressors(np.arange(n_segments) * TR, np.full(n_segments, TR), np.arange(n_scans) * TR,
                             double_gamma_hrf(6.0))
     clean = design @ responses
-    noise = lfilter([1.0], [1.0, -ar_coef], rng.normal(0, noise_pct * np.sqrt(1 - ar_coef ** 2), (n_scans, n_voxels)), axis=0)
+    noise = ar1_noise((n_scans, n_voxels), noise_pct, ar_coef, rng)
     rows = np.arange(n_segments) + SAMPLE_LAG_TRS
     return (clean + noise)[rows], clean[rows]
 
