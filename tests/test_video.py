@@ -131,3 +131,12 @@ def test_motion_and_keyframes_are_decoded_far_above_chance(world):
     truth = np.load(root / "derivatives/groundtruth/subj01_groundtruth.npz")
     assert truth["test_clean"].shape == test_x.shape and set(np.unique(truth["roi"])) == {1, 2, 3}
     assert isinstance(pd.read_csv(root / "clips.tsv", sep="\t").loc[0, "caption"], str)
+
+
+def test_the_same_seed_writes_the_same_bytes(tmp_path):
+    tiny = {**SMALL, "n_train_clips": 16, "n_test_clips": 4, "segments_per_clip": 2, "segments_per_run": 8,
+            "image_size": 16, "voxels": {"evc": 20, "hvc": 10, "mt": 10}}
+    for name in ("a", "b"):
+        write_video_world(tiny, tmp_path / name)
+    for file in ("subj01_train_fmri.pt", "subj01_test_fmri.pt", "GT_train_3fps.pt", "clips.tsv"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file

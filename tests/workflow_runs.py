@@ -16,7 +16,7 @@ from conftest import REPO
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 # Manifests, logs and the HTML report carry times; everything numeric must repeat exactly.
-NUMERIC_SUFFIXES = (".npz", ".npy", ".safetensors", ".tsv", ".png", ".nii.gz", ".eeg")
+NUMERIC_SUFFIXES = (".npz", ".npy", ".safetensors", ".tsv", ".png", ".nii.gz", ".eeg", ".pt")
 
 
 def snakemake(workdir: Path, *args: str, configfile: Path | None = None, snakefile: Path = REPO / "Snakefile",

@@ -166,7 +166,10 @@ def _save_tensor(path: Path, array: np.ndarray) -> None:
     import torch
 
     with atomic_path(path) as tmp:
-        torch.save(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)), tmp)
+        # through a handle: saved to a path, torch names the archive's folder after the (temporary) file,
+        # and the same tensor would give different bytes on every run
+        with open(tmp, "wb") as handle:
+            torch.save(torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)), handle)
 
 
 def write_video_world(cfg: dict, root: Path) -> pd.DataFrame:
