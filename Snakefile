@@ -28,6 +28,10 @@ elif LAYOUT.source == "things-eeg2":
 
     include: "rules/things_eeg2.smk"
 
+elif LAYOUT.source == "cc2017":
+
+    include: "rules/cc2017.smk"
+
 elif LAYOUT.source in ("synthetic", "bids"):
 
     include: "rules/preprocess.smk"

@@ -93,8 +93,9 @@ TINY_VAE = RECONSTRUCTS and RECON["vae"]["model"] == "tiny" and (RECON["lowlevel
 CLIP_DIR = str(MODELS / "clip") if "clip" in SHIPPED else f"{STIM}/model"
 VAE_DIR = str(MODELS / "vae") if "vae" in SHIPPED else f"{VAE}/model"
 DIFF_DIR = str(MODELS / "diffusion") if "diffusion" in SHIPPED else f"{DIFF}/model"
-TINY_MODEL_DIRS = {"clip": CLIP_DIR, "vae": VAE_DIR, "diffusion": DIFF_DIR}
-# the folder `snakemake train_models` trains the three tiny models in, versioned by their settings
+VIDEO_MODEL_DIR = str(MODELS / "video") if "video" in SHIPPED else f"{LAYOUT.folders.get('video_model')}/model"
+TINY_MODEL_DIRS = {"clip": CLIP_DIR, "vae": VAE_DIR, "diffusion": DIFF_DIR, "video": VIDEO_MODEL_DIR}
+# the folder `snakemake train_models` trains the four tiny models in, versioned by their settings
 SHIP_VERSION = stage_version(
     {kind: training_settings(config[first][second]["tiny"]) for kind, (first, second) in SECTIONS.items()}
 )
@@ -126,6 +127,12 @@ def stage_config(*keys):
     for key in keys:
         node = node[key]
     return json.loads(canonical_json(node))
+
+
+def image_evaluation_config():
+    """The evaluate section without its video part, for the image and embedding metrics (whose
+    versions leave evaluate.video out too, so that editing it reruns only the video metrics)."""
+    return {key: value for key, value in stage_config("evaluate").items() if key != "video"}
 
 
 def fmri_world_config():
@@ -398,10 +405,17 @@ def final_reconstructions(wildcards):
 
 # the video world (rules/video.smk): its folders, subjects and their fMRI files
 VIDEO_DATA = LAYOUT.folders.get("data_video")
+# the .pt files: written under VIDEO_DATA for the synthetic world, read in place for CC2017
+VIDEO_ROOT = LAYOUT.video_root
+VIDEO_FRAMES = {split: f"{VIDEO_ROOT}/GT_{split}_3fps.pt" for split in ("train", "test")}
+VIDEO_CLIPS = f"{VIDEO_DATA}/clips.tsv"
 VIDEO_TARGETS = LAYOUT.folders.get("video_targets")
 VIDEO_DECODE = LAYOUT.folders.get("decode_video")
 VIDEO_EVAL = LAYOUT.folders.get("evaluate_video")
+VIDEO_MODEL = LAYOUT.folders.get("video_model")
+VIDEO_RECON = LAYOUT.folders.get("reconstruct_video")
 VIDEO_SUBJECTS = LAYOUT.video_subjects
+VIDEO_GENERATOR = RECON["video"]["model"] if VIDEO_SUBJECTS else "none"
 
 
 wildcard_constraints:
@@ -410,4 +424,43 @@ wildcard_constraints:
 
 def video_fmri(split):
     """A video subject's fMRI file of one split (subj01_train_fmri.pt for video01)."""
-    return lambda wildcards: f"{VIDEO_DATA}/subj{wildcards.video_subject[len('video'):]}_{split}_fmri.pt"
+    return lambda wildcards: f"{VIDEO_ROOT}/subj{wildcards.video_subject[len('video'):]}_{split}_fmri.pt"
+
+
+def video_training_inputs(wildcards):
+    """What the tiny video UNet is trained on: the tiny CLIP, VAE and image UNet (shipped or trained here)."""
+    return {
+        "clip_config": tiny_model_file("clip", "open_clip_config.json"),
+        "vae_config": tiny_model_file("vae", "config.json"),
+        "diffusion_config": tiny_model_file("diffusion", "unet/config.json"),
+    }
+
+
+def video_generator_inputs(wildcards):
+    """What the video generator reads: the tiny video UNet and the tiny VAE it works in; for the
+    sparsectrl pipeline, the image generator that draws its keyframes."""
+    if VIDEO_GENERATOR == "tiny":
+        return {
+            "video_config": tiny_model_file("video", "unet/config.json"),
+            "vae_config": tiny_model_file("vae", "config.json"),
+        }
+    if VIDEO_GENERATOR == "sparsectrl" and RECON["diffusion"]["model"] == "tiny":
+        return {
+            "diffusion_config": tiny_model_file("diffusion", "unet/config.json"),
+            "vae_config": tiny_model_file("vae", "config.json"),
+        }
+    return {}
+
+
+def video_reconstructions(wildcards):
+    """A video subject's generated clips, when a video generator is configured."""
+    if VIDEO_GENERATOR == "none":
+        return {}
+    return {"videos": f"{VIDEO_RECON}/{wildcards.video_subject}/videos.npz"}
+
+
+def image_stimuli_reports(wildcards):
+    """The image stimuli's table and caption retrieval, for the report (none where the data are movies only)."""
+    if LAYOUT.source == "cc2017":
+        return {}
+    return {"stimuli": STIMULI_TSV, "retrieval": rules.embed_stimuli.output.retrieval}

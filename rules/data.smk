@@ -47,3 +47,34 @@ rule synth_subject:
         bids_root=folder_above("output.truth", 4),
     script:
         "../workflow/scripts/synth_subject.py"
+
+
+# the video world: movie clips of moving shapes, written in NeuroClips' CC2017 layout
+if VIDEO_SUBJECTS:
+
+    rule synth_video:
+        output:
+            frames=[f"{VIDEO_DATA}/GT_{split}_3fps.pt" for split in ("train", "test")],
+            fmri=[
+                f"{VIDEO_DATA}/subj{subject[len('video'):]}_{split}_fmri.pt"
+                for subject in VIDEO_SUBJECTS
+                for split in ("train", "test")
+            ],
+            clips=f"{VIDEO_DATA}/clips.tsv",
+            manifest=f"{VIDEO_DATA}/manifest.json",
+        log:
+            f"logs/data/video-{LAYOUT.versions.get('data_video')}/synth_video.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/synth_video/data/video-{LAYOUT.versions.get('data_video')}/synth_video.tsv"
+        conda:
+            "../envs/diffusion.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=15,
+        params:
+            cfg=stage_config("data", "synthetic", "video"),
+            seed=config["data"]["synthetic"]["seed"],
+            code=script_code_hash("synth_video.py"),
+        script:
+            "../workflow/scripts/synth_video.py"

@@ -24,7 +24,7 @@ rule evaluate_embeddings:
         mem_mb=2000,
         runtime=10,
     params:
-        cfg=stage_config("evaluate"),
+        cfg=image_evaluation_config(),
         code=script_code_hash("evaluate_embeddings.py"),
         method="ridge",
     script:
@@ -88,7 +88,7 @@ rule evaluate_shared:
         mem_mb=2000,
         runtime=10,
     params:
-        cfg=stage_config("evaluate"),
+        cfg=image_evaluation_config(),
         code=script_code_hash("evaluate_embeddings.py"),
         method="shared",
     script:
@@ -118,7 +118,7 @@ rule evaluate_adapted:
         mem_mb=2000,
         runtime=10,
     params:
-        cfg=stage_config("evaluate"),
+        cfg=image_evaluation_config(),
         code=script_code_hash("evaluate_embeddings.py"),
         method="shared-adapted",
     script:

@@ -1,6 +1,7 @@
-# `snakemake train_models`: train the three tiny models with the config's tiny settings and ship them
+# `snakemake train_models`: train the four tiny models with the config's tiny settings and ship them
 # in models/ (the copies a default run loads). The training jobs are the ones a run with
 # `weights: train` uses, writing into results/models/shipped-<version>/ instead.
+# `snakemake train_video_model`: train and ship only the video UNet, on the three shipped models.
 
 
 use rule train_tiny_clip as ship_tiny_clip with:
@@ -51,11 +52,64 @@ use rule train_tiny_diffusion as ship_tiny_diffusion with:
         code=script_code_hash("train_tiny_diffusion.py"),
 
 
+use rule train_tiny_video as ship_tiny_video with:
+    input:
+        clip_config=rules.ship_tiny_clip.output.config,
+        vae_config=rules.ship_tiny_vae.output.config,
+        diffusion_config=rules.ship_tiny_diffusion.output.config,
+    output:
+        config=f"{SHIP}/video/unet/config.json",
+        weights=f"{SHIP}/video/unet/diffusion_pytorch_model.safetensors",
+        tokens=f"{SHIP}/video/motion_tokens/model.safetensors",
+        scheduler=f"{SHIP}/video/scheduler/scheduler_config.json",
+        history=f"{SHIP}/video/training.tsv",
+        manifest=f"{SHIP}/video/manifest.json",
+    log:
+        f"logs/models/shipped-{SHIP_VERSION}/video.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/ship_tiny_video/models/shipped-{SHIP_VERSION}/video.tsv"
+    params:
+        cfg=stage_config("reconstruct", "video", "tiny"),
+        clip={"model": "tiny", "pretrained": None},
+        vae={"model": "tiny", "subfolder": None},
+        clip_dir=folder_above("input.clip_config", 1),
+        vae_dir=folder_above("input.vae_config", 1),
+        diffusion_dir=folder_above("input.diffusion_config", 2),
+        code=script_code_hash("train_tiny_video.py"),
+
+
+use rule train_tiny_video as ship_video_on_shipped with:
+    input:
+        clip_config=str(MODELS / "clip" / "open_clip_config.json"),
+        vae_config=str(MODELS / "vae" / "config.json"),
+        diffusion_config=str(MODELS / "diffusion" / "unet" / "config.json"),
+    output:
+        config=f"{SHIP}/video-only/video/unet/config.json",
+        weights=f"{SHIP}/video-only/video/unet/diffusion_pytorch_model.safetensors",
+        tokens=f"{SHIP}/video-only/video/motion_tokens/model.safetensors",
+        scheduler=f"{SHIP}/video-only/video/scheduler/scheduler_config.json",
+        history=f"{SHIP}/video-only/video/training.tsv",
+        manifest=f"{SHIP}/video-only/video/manifest.json",
+    log:
+        f"logs/models/shipped-{SHIP_VERSION}/video-only.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/ship_video_on_shipped/models/shipped-{SHIP_VERSION}/video.tsv"
+    params:
+        cfg=stage_config("reconstruct", "video", "tiny"),
+        clip={"model": "tiny", "pretrained": None},
+        vae={"model": "tiny", "subfolder": None},
+        clip_dir=folder_above("input.clip_config", 1),
+        vae_dir=folder_above("input.vae_config", 1),
+        diffusion_dir=folder_above("input.diffusion_config", 2),
+        code=script_code_hash("train_tiny_video.py"),
+
+
 rule train_models:
     input:
         clip=rules.ship_tiny_clip.output.manifest,
         vae=rules.ship_tiny_vae.output.manifest,
         diffusion=rules.ship_tiny_diffusion.output.manifest,
+        video=rules.ship_tiny_video.output.manifest,
     output:
         manifest=str(MODELS / "manifest.json"),
     log:
@@ -70,6 +124,31 @@ rule train_models:
         runtime=10,
     params:
         configs={kind: stage_config(first, second, "tiny") for kind, (first, second) in SECTIONS.items()},
+        models_dir=folder_above("output.manifest", 1),
+        code=script_code_hash("train_models.py"),
+    script:
+        "../workflow/scripts/train_models.py"
+
+
+# ships into models/ like train_models, but only the video UNet; a target name, as its output is the same file
+rule train_video_model:
+    input:
+        video=rules.ship_video_on_shipped.output.manifest,
+    output:
+        stamp=f"{SHIP}/video-only/shipped.txt",
+    log:
+        "logs/models/train_video_model.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_video_model/models/shipped-{SHIP_VERSION}.tsv"
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        configs={"video": stage_config("reconstruct", "video", "tiny")},
+        models_dir=str(MODELS),
         code=script_code_hash("train_models.py"),
     script:
         "../workflow/scripts/train_models.py"

@@ -63,6 +63,41 @@ rule train_tiny_diffusion:
         "../workflow/scripts/train_tiny_diffusion.py"
 
 
+# the video UNet: motion modules on the image UNet's layers (rules/video.smk samples with it)
+rule train_tiny_video:
+    input:
+        unpack(video_training_inputs),
+    output:
+        config=f"{VIDEO_MODEL}/model/unet/config.json",
+        weights=f"{VIDEO_MODEL}/model/unet/diffusion_pytorch_model.safetensors",
+        tokens=f"{VIDEO_MODEL}/model/motion_tokens/model.safetensors",
+        scheduler=f"{VIDEO_MODEL}/model/scheduler/scheduler_config.json",
+        history=f"{VIDEO_MODEL}/training.tsv",
+        manifest=f"{VIDEO_MODEL}/manifest.json",
+    log:
+        f"logs/models/video-{LAYOUT.versions.get('video_model')}/train_tiny_video.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_tiny_video/models/video-{LAYOUT.versions.get('video_model')}/train_tiny_video.tsv"
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=training_runtime(("reconstruct", "video", "tiny"), "n_clips", 0.1, 60),
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
+    params:
+        cfg=stage_config("reconstruct", "video", "tiny"),
+        clip=stage_config("stimuli", "clip"),
+        vae=stage_config("reconstruct", "vae"),
+        clip_dir=folder_above("input.clip_config", 1),
+        vae_dir=folder_above("input.vae_config", 1),
+        diffusion_dir=folder_above("input.diffusion_config", 2),
+        code=script_code_hash("train_tiny_video.py"),
+    script:
+        "../workflow/scripts/train_tiny_video.py"
+
+
 rule reconstruct_lowlevel:
     input:
         unpack(groundtruth_input),

@@ -10,18 +10,22 @@ rule report:
         unpack(sensor_metrics),
         unpack(sensor_figures),
         unpack(category_reports),
+        unpack(image_stimuli_reports),
         metrics=expand(f"{EVAL}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         image_metrics=expand(f"{EVAL_IMAGE}/sub-{{subject}}/metrics.tsv", subject=SUBJECTS),
         lowlevel=expand(f"{LOW}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS),
         final=(expand(f"{REC}/sub-{{subject}}/reconstructions.npz", subject=SUBJECTS) if DIFFUSION else []),
         image_manifests=expand(f"{EVAL_IMAGE}/sub-{{subject}}/manifest.json", subject=SUBJECTS),
-        stimuli=STIMULI_TSV,
-        retrieval=rules.embed_stimuli.output.retrieval,
         manifests=expand(f"{EVAL}/sub-{{subject}}/manifest.json", subject=SUBJECTS),
         video_metrics=expand(f"{VIDEO_EVAL}/{{video_subject}}/metrics.tsv", video_subject=VIDEO_SUBJECTS),
         video_predictions=expand(f"{VIDEO_DECODE}/{{video_subject}}/predictions.npz", video_subject=VIDEO_SUBJECTS),
         video_targets=[f"{VIDEO_TARGETS}/targets.npz"] if VIDEO_SUBJECTS else [],
         video_frames=[f"{VIDEO_TARGETS}/test_frames.npz"] if VIDEO_SUBJECTS else [],
+        videos=(
+            expand(f"{VIDEO_RECON}/{{video_subject}}/videos.npz", video_subject=VIDEO_SUBJECTS)
+            if VIDEO_GENERATOR != "none"
+            else []
+        ),
     output:
         summary="results/summary.tsv",
         html="results/report.html",

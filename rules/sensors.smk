@@ -178,7 +178,7 @@ rule evaluate_eeg:
         mem_mb=2000,
         runtime=10,
     params:
-        cfg=stage_config("evaluate"),
+        cfg=image_evaluation_config(),
         modality="eeg",
         category=stage_config("decode", "eeg", "category"),
         code=script_code_hash("evaluate_sensors.py"),
@@ -203,7 +203,7 @@ use rule evaluate_eeg as evaluate_seeg with:
     benchmark:
         f"{JOB_BENCHMARKS}/evaluate_seeg/evaluate/seeg-{LAYOUT.versions['evaluate_seeg']}/sub-{{sensor_subject}}.tsv"
     params:
-        cfg=stage_config("evaluate"),
+        cfg=image_evaluation_config(),
         modality="seeg",
         category=stage_config("decode", "seeg", "category"),
         code=script_code_hash("evaluate_sensors.py"),

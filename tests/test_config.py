@@ -77,17 +77,24 @@ SENSOR_IMAGES = {f"{stage}_{m}" for stage in ("reconstruct", "evaluate_image") f
 SENSOR_LOWLEVEL = {"lowlevel_eeg", "lowlevel_seeg"}
 
 
+VIDEO_GENERATION = {"video_model", "reconstruct_video", "evaluate_video"}
+
+
 @pytest.mark.parametrize("section, expected", [
     (("reconstruct", "sampling", "guidance"), {"reconstruct", "evaluate_image", *SENSOR_IMAGES}),
-    (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image", *SENSOR_IMAGES}),
+    (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image", *SENSOR_IMAGES,
+                                                      *VIDEO_GENERATION}),
     (("reconstruct", "vae", "tiny", "epochs"), {"vae", "diffusion", "lowlevel", "reconstruct", "evaluate_image",
-                                                *SENSOR_LOWLEVEL, *SENSOR_IMAGES}),
+                                                *SENSOR_LOWLEVEL, *SENSOR_IMAGES, *VIDEO_GENERATION}),
     (("reconstruct", "lowlevel", "pixel_size"), {"lowlevel", "reconstruct", "evaluate_image", *SENSOR_LOWLEVEL,
                                                  *SENSOR_IMAGES}),
     (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
                                              "shared", "adapt", "evaluate_shared", "evaluate_adapt", "decode_eeg", "evaluate_eeg",
                                              "decode_seeg", "evaluate_seeg", *SENSOR_IMAGES,
-                                             "video_targets", "decode_video", "evaluate_video"}),
+                                             "video_targets", "decode_video", *VIDEO_GENERATION}),
+    (("reconstruct", "video", "sampling", "guidance"), {"reconstruct_video", "evaluate_video"}),
+    (("reconstruct", "video", "tiny", "epochs"), VIDEO_GENERATION),
+    (("evaluate", "video", "num_trials"), {"evaluate_video"}),
 ])
 def test_generative_models_are_versioned_apart_from_sampling(section, expected):
     base = build_layout(load_config("tiny")).folders
@@ -194,3 +201,14 @@ def test_shipped_generative_models_are_listed_where_they_are_read_from():
     assert layout.folders_in_use["vae"] == "models/vae" and layout.folders_in_use["diffusion"] == "models/diffusion"
     assert layout.folders_in_use["stimuli"] == layout.folders["stimuli"]  # the embeddings are written there
     assert build_layout(config).folders_in_use["vae"] == build_layout(config).folders["vae"]
+
+
+def test_cc2017_runs_the_video_stages_only_and_reads_its_files_in_place():
+    config = load_config("cc2017")
+    layout = build_layout(config)
+    assert layout.subjects == [] and layout.video_subjects == ["video01", "video02", "video03"]
+    assert layout.video_root == "/path/to/cc2017" and layout.folders["data_video"].startswith("results/data/cc2017-")
+    assert {"video_targets", "decode_video", "reconstruct_video", "evaluate_video"} <= set(layout.folders_in_use)
+    config["data"]["cc2017"]["subjects"] = [1]
+    edited = build_layout(config)
+    assert edited.folders["data_video"] != layout.folders["data_video"] and edited.video_subjects == ["video01"]

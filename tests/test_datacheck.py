@@ -115,6 +115,24 @@ def test_other_sources(tmp_path):
     assert any(p.startswith("data.things-eeg2.subjects:") for p in check_data(config))
 
 
+def test_cc2017_files_absent_are_named_with_those_present(tmp_path):
+    from cc2017_fixture import build_mini_cc2017
+
+    root = build_mini_cc2017(tmp_path / "cc2017")
+    config = load_config("cc2017")
+    config["data"]["cc2017"].update(root=str(root), subjects=[1])
+    assert check_data(config) == []
+    config["data"]["cc2017"]["subjects"] = [1, 2]
+    problems = check_data(config)
+    assert [p.split(" not found")[0] for p in problems] == [
+        f"data.cc2017.subjects: {root / 'subj02_train_fmri.pt'}", f"data.cc2017.subjects: {root / 'subj02_test_fmri.pt'}"]
+    assert problems[0].endswith(
+        "(.pt files there: GT_test_3fps.pt, GT_train_3fps.pt, subj01_test_fmri.pt, subj01_train_fmri.pt)")
+    config["data"]["cc2017"]["subjects"] = [1]
+    (root / "GT_test_3fps.pt").unlink()
+    assert only_problem(config).startswith(f"data.cc2017.root: {root / 'GT_test_3fps.pt'} not found")
+
+
 @pytest.mark.parametrize("label", ["sub 01", "01/../../x", "s-1", "a_b"])
 def test_labels_must_be_bids_labels(label):
     config = load_config("tiny")

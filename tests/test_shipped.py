@@ -82,12 +82,18 @@ def test_an_altered_file_is_refused_with_both_hashes(default_config, tmp_path):
         shipped.check_shipped(default_config, tmp_path / "nowhere", "clip")
 
 
-def test_the_shipped_unet_needs_the_shipped_clip_and_vae(default_config):
+def test_the_shipped_generators_need_the_shipped_clip_and_vae(default_config):
     config = copy.deepcopy(default_config)
     config["stimuli"]["clip"]["tiny"]["weights"] = "train"
-    with pytest.raises(ConfigError, match=r"shipped tiny UNet.*stimuli\.clip\.model"):
+    with pytest.raises(ConfigError, match=r"reconstruct\.diffusion uses the shipped tiny model.*stimuli\.clip\.model"):
         check_config_combinations(config)
     config["reconstruct"]["diffusion"]["tiny"]["weights"] = "train"
+    with pytest.raises(ConfigError, match=r"reconstruct\.video uses the shipped tiny model.*tiny clip"):
+        check_config_combinations(config)
+    config["data"]["synthetic"]["video"]["n_subjects"] = 0      # no video to reconstruct: no video model needed
+    check_config_combinations(config)
+    config["data"]["synthetic"]["video"]["n_subjects"] = 1
+    config["reconstruct"]["video"]["tiny"]["weights"] = "train"
     check_config_combinations(config)
 
 

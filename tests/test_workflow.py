@@ -25,8 +25,14 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert set(summary["subject"]) == {"01", "02", "03", "eeg01", "seeg01", "video01", "all"}
     assert set(summary["modality"]) == {"fmri", "eeg", "seeg"}
     video = summary[summary["output"] == "video"]
-    assert set(video["metric"]) == {"keyframe_clip_2way", "blurry_pixcorr", "flow_epe", "motion_direction_acc"}
-    assert set(video["subject"]) == {"video01", "all"} and video["ceiling"].notna().all()
+    assert set(video.loc[video["method"] == "ridge", "metric"]) == {"keyframe_clip_2way", "blurry_pixcorr", "flow_epe",
+                                                                    "motion_direction_acc"}
+    assert set(video["method"]) == {"ridge", "generated", "start", "generator_frames", "true_clips"}
+    assert set(video.loc[video["method"] == "generated", "metric"]) == {
+        "ssim_grey_gaussian", "ssim_rgb_255", "psnr", "frame_clip_2way_top1", "frame_clip_50way_top1",
+        "video_clip_2way_top1", "video_clip_50way_top1", "clip_pcc", "generated_flow_epe", "generated_direction_acc"}
+    assert set(video["subject"]) == {"video01", "all"}
+    assert video.loc[video["method"] != "true_clips", "ceiling"].notna().all()
     sensors = summary[summary["modality"].isin(["eeg", "seeg"]) & (summary["output"] == "embedding")]
     assert set(sensors["method"]) == {"ridge", "encoder"}
     assert set(sensors.loc[sensors["modality"] == "seeg", "metric"]) >= {"image_retrieval_top5", "category_accuracy"}
@@ -42,7 +48,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert set(sensor_images["method"]) == {"ridge-lowlevel", "encoder-diffusion"}
     assert set(sensor_images["subject"]) == {"eeg01", "seeg01", "all"}
     assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc"}  # no backbone weights here
-    assert summary["ceiling"].notna().all()
+    assert summary.loc[summary["method"] != "true_clips", "ceiling"].notna().all()
     fmri = summary[summary["modality"] == "fmri"]
     two_way = fmri[(fmri["metric"] == "clip_2way") & (fmri["subject"] == "all")].iloc[0]
     assert two_way["value"] > 0.6 and two_way["ceiling"] >= two_way["value"] - 0.05
@@ -56,6 +62,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert "Data efficiency" in html and "cross-subject decoder" in html and "adaptation to sub-02" in html
     assert "EEG: encoder" in html and "sEEG: region encoder" in html and "responses per condition" in html
     assert "Video: decoding per 2-s segment" in html and "true and decoded motion per segment" in html
+    assert "Video: generated clips" in html and "generated clips, animated" in html and "image/gif;base64" in html
     for stage, kinds in (("data", ["synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
                          ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "video"])):
         folders = sorted((finished_run / "results" / stage).iterdir())
@@ -71,8 +78,11 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
         "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "seeg", "shared", "video"]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "reconstruct").iterdir()) == [
-        "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg"]
-    assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == ["diffusion", "vae"]
+        "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg", "video"]
+    assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == [
+        "diffusion", "vae", "video"]
+    generated = next((finished_run / "results" / "reconstruct").glob("video-*")) / "video01"
+    assert len(list((generated / "gifs").glob("*.gif"))) == 12 and len(list((generated / "frames").iterdir())) == 12
     lowlevel, final = (next(p for p in (finished_run / "results" / "reconstruct").glob(f"{kind}-*")
                             if "eeg" not in p.name) / "sub-01" for kind in ("lowlevel", "images"))
     assert len(list((lowlevel / "images").glob("*.png"))) == 12
@@ -106,7 +116,8 @@ SENSOR_DECODERS = {"decode_eeg": 1, "evaluate_eeg": 1, "decode_seeg": 1, "evalua
 SENSOR_IMAGES = {"reconstruct_images_eeg": 1, "evaluate_images_eeg": 1, "reconstruct_images_seeg": 1,
                  "evaluate_images_seeg": 1}
 SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1}
-VIDEO_BELOW_TARGETS = {"video_targets": 1, "decode_video": 1, "evaluate_video": 1}
+VIDEO_BELOW_TARGETS = {"video_targets": 1, "decode_video": 1, "reconstruct_video": 1, "evaluate_video": 1}
+VIDEO_GENERATION = {"train_tiny_video": 1, "reconstruct_video": 1, "evaluate_video": 1}
 
 
 @pytest.mark.parametrize("section, value, expected", [
@@ -119,18 +130,18 @@ VIDEO_BELOW_TARGETS = {"video_targets": 1, "decode_video": 1, "evaluate_video": 
     (("stimuli", "clip", "tiny", "epochs"), 2,
      {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, **SENSOR_IMAGES,
-      **VIDEO_BELOW_TARGETS, "report": 1, "all": 1}),
+      **VIDEO_BELOW_TARGETS, **VIDEO_GENERATION, "report": 1, "all": 1}),
     (("reconstruct", "sampling", "steps"), 3,
      {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
-     {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, "report": 1, "all": 1}),
+     {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, **VIDEO_GENERATION,
+      "report": 1, "all": 1}),
     (("reconstruct", "vae", "tiny", "epochs"), 1,
      {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 3, "reconstruct_images": 3,
-      "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, "report": 1, "all": 1}),
+      "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, **VIDEO_GENERATION, "report": 1, "all": 1}),
     (("evaluate", "image", "size"), 16,
      {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "evaluate_eeg": 1,
-      "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "evaluate_video": 1, "report": 1,
-      "all": 1}),
+      "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "report": 1, "all": 1}),
     # each sensor modality is its own branch: editing one never reruns the other or the fMRI stages
     (("preprocess", "eeg", "h_freq"), 30.0,
      {"preprocess_eeg": 1, "decode_eeg": 1, "evaluate_eeg": 1, "reconstruct_lowlevel_eeg": 1, "reconstruct_images_eeg": 1,
@@ -151,7 +162,11 @@ VIDEO_BELOW_TARGETS = {"video_targets": 1, "decode_video": 1, "evaluate_video": 
     (("benchmark", "data_efficiency", "fractions"), [0.5, 1.0], {"benchmark_data_efficiency": 1, "report": 1, "all": 1}),
     # the video world is its own branch: its data reruns only its targets, decoders and metrics
     (("data", "synthetic", "video", "ar_coef"), 0.3, {"synth_video": 1, **VIDEO_BELOW_TARGETS, "report": 1, "all": 1}),
-    (("decode", "video", "alphas"), [1, 100], {"decode_video": 1, "evaluate_video": 1, "report": 1, "all": 1}),
+    (("decode", "video", "alphas"), [1, 100],
+     {"decode_video": 1, "reconstruct_video": 1, "evaluate_video": 1, "report": 1, "all": 1}),
+    # sampling settings redraw the clips without retraining the video model; video metric settings rescore only
+    (("reconstruct", "video", "sampling", "steps"), 2, {"reconstruct_video": 1, "evaluate_video": 1, "report": 1, "all": 1}),
+    (("evaluate", "video", "num_trials"), 10, {"evaluate_video": 1, "report": 1, "all": 1}),
     # a setting no stage reads still changes the config the summary states it comes from
     (("benchmark", "glm", "runs"), 1, {"report": 1, "all": 1}),
 ])
@@ -311,6 +326,36 @@ def test_things_eeg2_source_decodes_eeg_only(tmp_path):
     assert set(summary["method"]) == {"ridge", "encoder"} and summary["ceiling"].isna().all()
     assert np.allclose(summary.loc[summary["metric"] == "image_retrieval_top1", "chance"], 1 / 6, atol=1e-4)
     assert not (tmp_path / "results" / "models").exists()
+
+
+def test_cc2017_source_runs_from_neuroclips_layout(tmp_path):
+    """A miniature CC2017 release (NeuroClips' .pt files only) through config/examples/cc2017.yaml:
+    segment table, targets, decoders, generated clips, metrics and report; no image stage runs."""
+    from cc2017_fixture import build_mini_cc2017
+
+    root = build_mini_cc2017(tmp_path / "cc2017")
+    config = yaml.safe_load((REPO / "config" / "examples" / "cc2017.yaml").read_text())
+    tiny = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())
+    config["data"]["cc2017"] = {"root": str(root), "subjects": [1]}
+    config["stimuli"] = tiny["stimuli"]
+    config["reconstruct"] = {"vae": tiny["reconstruct"]["vae"], "diffusion": tiny["reconstruct"]["diffusion"],
+                             "video": tiny["reconstruct"]["video"]}
+    config["evaluate"]["video"]["num_trials"] = 20
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    assert set(summary["subject"]) == {"video01", "all"} and set(summary["output"]) == {"video"}
+    assert summary["ceiling"].isna().all() and "motion_direction_acc" not in set(summary["metric"])
+    assert {"ssim_rgb_255", "frame_clip_50way_top1", "clip_pcc", "generated_flow_epe"} <= set(summary["metric"])
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "Video: generated clips" in html and "Stimulus embeddings" not in html and "image/gif;base64" in html
+    clips = pd.read_csv(next((tmp_path / "results" / "data").glob("cc2017-*")) / "clips.tsv", sep="\t")
+    assert (clips["split"] == "test").sum() == 12 and clips["stim_id"].iloc[0] == "train0000"
+    assert not list((tmp_path / "results").glob("preprocess/fmri-*"))
+    assert not list((tmp_path / "results").glob("reconstruct/images-*"))
+    gifs = list((tmp_path / "results").glob("reconstruct/video-*/video01/gifs/*.gif"))
+    assert len(gifs) == 12
 
 
 @pytest.mark.realdata

@@ -181,7 +181,23 @@ def check_miyawaki(config: dict) -> list[str]:
     return _root("data.miyawaki.file", config["data"]["miyawaki"]["file"], kind="file")[1]
 
 
-CHECKS = {"bids": check_bids, "nsd": check_nsd, "things-eeg2": check_things_eeg2, "muse": check_muse,
+def check_cc2017(config: dict) -> list[str]:
+    """A CC2017 folder as NeuroClips distributes it: both frame files and each subject's two fMRI files."""
+    cc2017 = config["data"]["cc2017"]
+    root, problems = _root("data.cc2017.root", cc2017["root"])
+    if root is None:
+        return problems
+    present = sorted(p.name for p in root.glob("*.pt"))
+    wanted = [f"GT_{split}_3fps.pt" for split in ("train", "test")]
+    wanted += [f"subj{subject:02d}_{split}_fmri.pt" for subject in cc2017["subjects"] for split in ("train", "test")]
+    for name in wanted:
+        if not (root / name).is_file():
+            setting = "data.cc2017.subjects" if name.startswith("subj") else "data.cc2017.root"
+            problems.append(f"{setting}: {root / name} not found (.pt files there: {_listing(present)})")
+    return problems
+
+
+CHECKS = {"cc2017": check_cc2017, "bids": check_bids, "nsd": check_nsd, "things-eeg2": check_things_eeg2, "muse": check_muse,
           "miyawaki": check_miyawaki}
 
 

@@ -14,7 +14,7 @@ from neurorecon.artifacts import stage_version
 
 RESULTS = "results"
 SENSOR_MODALITIES = ("eeg", "seeg")
-VIDEO_STAGES = ("data_video", "video_targets", "decode_video", "evaluate_video")
+VIDEO_STAGES = ("data_video", "video_targets", "decode_video", "video_model", "reconstruct_video", "evaluate_video")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Layout:
     sensor_images: list[str]               # sensor modalities whose images are reconstructed
     shipped: dict[str, str]                # kinds of shipped tiny model the config loads -> their version
     video_subjects: list[str]              # subjects of the video world (video01, ...; [] when none)
+    video_root: str                        # where their subjNN_*_fmri.pt and GT_*_3fps.pt files are read
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
@@ -61,7 +62,9 @@ class Layout:
             elif modality not in self.sensor_images:
                 unused |= set(self.sensor_image_stages(modality))
         in_use = {stage: folder for stage, folder in self.folders.items() if stage not in unused}
-        return {**in_use, **{kind: f"models/{kind}" for kind in ("vae", "diffusion") if kind in self.shipped}}
+        shown = {"vae": "vae", "diffusion": "diffusion", "video_model": "video"}
+        return {**in_use, **{stage: f"models/{kind}" for stage, kind in shown.items()
+                             if kind in self.shipped and stage in in_use}}
 
     @property
     def synthetic(self) -> bool:
@@ -77,8 +80,8 @@ def subjects_from_config(data: dict) -> list[str]:
         return [data["miyawaki"]["subject"]]
     if data["source"] == "nsd":
         return [f"{s:02d}" for s in data["nsd"]["subjects"]]
-    if data["source"] in ("things-eeg2", "muse"):
-        return []  # EEG only
+    if data["source"] in ("things-eeg2", "muse", "cc2017"):
+        return []  # EEG or video only
     return [str(s) for s in data[data["source"]]["subjects"]]
 
 
@@ -95,10 +98,13 @@ def sensor_subjects_from_config(data: dict) -> dict[str, list[str]]:
 
 
 def video_subjects_from_config(data: dict) -> list[str]:
-    """Subjects of the synthetic video world: video01, ... (files subj01, ...)."""
-    if data["source"] != "synthetic":
-        return []
-    return [f"video{i + 1:02d}" for i in range(data["synthetic"]["video"]["n_subjects"])]
+    """Subjects of the video data: video01, ... (files subj01, ...), numbered for the synthetic
+    world, listed by the user for CC2017."""
+    if data["source"] == "synthetic":
+        return [f"video{i + 1:02d}" for i in range(data["synthetic"]["video"]["n_subjects"])]
+    if data["source"] == "cc2017":
+        return [f"video{s:02d}" for s in data["cc2017"]["subjects"]]
+    return []
 
 
 def _without(section: dict, keys: tuple[str, ...]) -> dict:
@@ -124,20 +130,21 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         data["synthetic"] = _without(data["synthetic"], (*SENSOR_MODALITIES, "video"))
     data_v = stage_version(data)
     versions = {"data": data_v}
+    evaluate = _without(config["evaluate"], ("video",))   # the image and embedding metrics' settings
     versions["preprocess"] = stage_version(_without(config["preprocess"], SENSOR_MODALITIES), [data_v])
     versions["stimuli"] = stage_version(config["stimuli"], [data_v, *shipped_parents.get("clip", [])])
     decode = config["decode"]
     inputs = [versions["preprocess"], versions["stimuli"]]
     versions["decode"] = stage_version(decode["ridge"], inputs)
-    versions["evaluate"] = stage_version(config["evaluate"], [versions["decode"]])
+    versions["evaluate"] = stage_version(evaluate, [versions["decode"]])
     # the cross-subject model is versioned by its training subjects, not by the adapted ones, and
     # adaptation by its settings, not by its subject list: adding a subject to adapt adds jobs only
     cross = shared_subjects(config) if decode["shared"]["enabled"] else []
     versions["shared"] = stage_version({**decode["shared"], "subjects": cross}, inputs)
     versions["adapt"] = stage_version({k: v for k, v in decode["adapt"].items() if k != "subjects"},
                                       [versions["shared"]])
-    versions["evaluate_shared"] = stage_version(config["evaluate"], [versions["shared"]])
-    versions["evaluate_adapt"] = stage_version(config["evaluate"], [versions["adapt"]])
+    versions["evaluate_shared"] = stage_version(evaluate, [versions["shared"]])
+    versions["evaluate_adapt"] = stage_version(evaluate, [versions["adapt"]])
     recon = config["reconstruct"]
     # the generative models are versioned on their own, so sampling edits do not retrain them
     versions["vae"] = stage_version(recon["vae"], shipped_parents.get("vae", []))
@@ -148,7 +155,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                           else [versions["decode"]])
     versions["reconstruct"] = stage_version(
         recon["sampling"], [versions["lowlevel"], *embedding_decoders, versions["diffusion"]])
-    versions["evaluate_image"] = stage_version(config["evaluate"], [versions["reconstruct"]])
+    versions["evaluate_image"] = stage_version(evaluate, [versions["reconstruct"]])
     sensor_folders, sensor_roots = {}, {}
     for modality in SENSOR_MODALITIES:
         if source == "synthetic":
@@ -162,7 +169,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         for stage, section, parents in (
                 ("preprocess", config["preprocess"][modality], [f"data_{modality}"]),
                 ("decode", decode[modality], [f"preprocess_{modality}", "stimuli"]),
-                ("evaluate", config["evaluate"], [f"decode_{modality}"])):
+                ("evaluate", evaluate, [f"decode_{modality}"])):
             name = f"{stage}_{modality}"
             versions[name] = stage_version(section, [versions[p] for p in parents])
             sensor_folders[name] = f"{RESULTS}/{stage}/{modality}-{versions[name]}"
@@ -171,7 +178,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                 ("lowlevel", recon["lowlevel"], [f"preprocess_{modality}", "vae"], "reconstruct/lowlevel"),
                 ("reconstruct", recon["sampling"], [f"lowlevel_{modality}", f"decode_{modality}", "diffusion"],
                  "reconstruct/images"),
-                ("evaluate_image", config["evaluate"], [f"reconstruct_{modality}"], "evaluate/image")):
+                ("evaluate_image", evaluate, [f"reconstruct_{modality}"], "evaluate/image")):
             name = f"{stage}_{modality}"
             versions[name] = stage_version(section, [versions[p] for p in parents])
             sensor_folders[name] = f"{RESULTS}/{folder}-{modality}-{versions[name]}"
@@ -181,17 +188,35 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
             {**recon["categories"], "sampling": recon["sampling"]}, [versions["categories"], versions["diffusion"]])
         sensor_folders["categories"] = f"{RESULTS}/decode/categories-{versions['categories']}"
         sensor_folders["reconstruct_categories"] = f"{RESULTS}/reconstruct/categories-{versions['reconstruct_categories']}"
-    video_folders = {}
-    if source == "synthetic":  # the video world: movie clips, their targets, decoders and metrics
-        synthetic = config["data"]["synthetic"]
-        versions["data_video"] = stage_version({**synthetic["video"], "seed": synthetic["seed"]})
+    video_folders, video_root = {}, ""
+    if source in ("synthetic", "cc2017"):  # movie clips: their segments, targets, decoders, generated clips, metrics
+        if source == "synthetic":
+            synthetic = config["data"]["synthetic"]
+            versions["data_video"] = stage_version({**synthetic["video"], "seed": synthetic["seed"]})
+        else:
+            versions["data_video"] = stage_version(config["data"]["cc2017"])
         versions["video_targets"] = stage_version(config["stimuli"], [versions["data_video"],
                                                                       *shipped_parents.get("clip", [])])
         versions["decode_video"] = stage_version(decode["video"], [versions["data_video"], versions["video_targets"]])
-        versions["evaluate_video"] = stage_version(config["evaluate"], [versions["decode_video"]])
-        video_folders = {"data_video": f"{RESULTS}/data/video-{versions['data_video']}",
+        # the video UNet is trained in the CLIP's and VAE's spaces, starting from the image UNet's layers
+        video = recon["video"]
+        image_unet = ([stage_version(recon["diffusion"], shipped_parents["diffusion"])] if "diffusion" in shipped_parents
+                      else [versions["diffusion"]])
+        spaces = [stage_version(config["stimuli"], shipped_parents.get("clip", [])), versions["vae"]]
+        versions["video_model"] = stage_version(video["tiny"], [*spaces, *shipped_parents["video"]] if "video" in shipped_parents
+                                                else [*spaces, *image_unet])
+        keyframe_images = [stage_version(recon["sampling"], image_unet)] if video["model"] == "sparsectrl" else []
+        versions["reconstruct_video"] = stage_version(
+            {key: video[key] for key in ("model", "sparsectrl", "sampling")},
+            [versions["decode_video"], versions["video_model"], *keyframe_images])
+        versions["evaluate_video"] = stage_version(config["evaluate"]["video"], [versions["decode_video"],
+                                                                        versions["reconstruct_video"]])
+        video_folders = {"data_video": f"{RESULTS}/data/{'video' if source == 'synthetic' else source}-"
+                                       f"{versions['data_video']}",
                          "video_targets": f"{RESULTS}/stimuli/video-{versions['video_targets']}",
                          "decode_video": f"{RESULTS}/decode/video-{versions['decode_video']}",
+                         "video_model": f"{RESULTS}/models/video-{versions['video_model']}",
+                         "reconstruct_video": f"{RESULTS}/reconstruct/video-{versions['reconstruct_video']}",
                          "evaluate_video": f"{RESULTS}/evaluate/video-{versions['evaluate_video']}"}
     folders = {
         **sensor_folders,
@@ -211,10 +236,14 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         "reconstruct": f"{RESULTS}/reconstruct/images-{versions['reconstruct']}",
         "evaluate_image": f"{RESULTS}/evaluate/image-{versions['evaluate_image']}",
     }
+    # the synthetic video world is written under results/data; CC2017's files are read in place
+    if video_folders:
+        video_root = video_folders["data_video"] if source == "synthetic" else str(config["data"]["cc2017"]["root"])
     # the synthetic world and NSD's exported stimuli are written under results/data; BIDS is read in place
     bids_root = str(config["data"]["bids"]["root"]) if source == "bids" else folders["data"]
     return Layout(versions=versions, folders=folders, subjects=subjects_from_config(config["data"]),
                   shared_subjects=cross, adapt_subjects=[str(s) for s in decode["adapt"]["subjects"]] if cross else [],
                   bids_root=bids_root, source=source, sensor_subjects=sensor_subjects_from_config(config["data"]),
                   sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]],
-                  shipped=dict(shipped or {}), video_subjects=video_subjects_from_config(config["data"]))
+                  shipped=dict(shipped or {}), video_subjects=video_subjects_from_config(config["data"]),
+                  video_root=video_root)

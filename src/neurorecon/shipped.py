@@ -1,12 +1,12 @@
 """The tiny models the project trains once and ships in ``models/``, loaded like pretrained weights.
 
 Real users never train CLIP or Stable Diffusion: they load them. The synthetic world's tiny CLIP,
-VAE and UNet are its "pretrained models", so by default (``<section>.tiny.weights: shipped``)
+VAE, image UNet and video UNet are its "pretrained models", so by default (``<section>.tiny.weights: shipped``)
 a run loads the copies in ``models/`` through the same loaders as real weights instead of
 training them again (which is most of a default run's time on a CPU, and gives different weights
 on CPUs with other float kernels). ``weights: train`` trains them in the run instead;
-``snakemake train_models`` retrains all three with the config's tiny settings and replaces the
-shipped copies.
+``snakemake train_models`` retrains all four with the config's tiny settings and replaces the
+shipped copies; ``snakemake train_video_model`` trains only the video UNet, from the shipped three.
 
 ``models/manifest.json`` records, per model, the settings it was trained with, the sha256 of
 every file and the training job's own manifest (code version, packages, git commit, host, time).
@@ -30,13 +30,19 @@ SECTIONS = {
     "clip": ("stimuli", "clip"),
     "vae": ("reconstruct", "vae"),
     "diffusion": ("reconstruct", "diffusion"),
+    "video": ("reconstruct", "video"),
 }
 FILES = {
     "clip": ("open_clip_config.json", "open_clip_model.safetensors", "training.tsv"),
     "vae": ("config.json", "diffusion_pytorch_model.safetensors", "training.tsv"),
     "diffusion": ("unet/config.json", "unet/diffusion_pytorch_model.safetensors",
                   "scheduler/scheduler_config.json", "training.tsv"),
+    "video": ("unet/config.json", "unet/diffusion_pytorch_model.safetensors", "motion_tokens/config.json",
+              "motion_tokens/model.safetensors", "scheduler/scheduler_config.json", "training.tsv"),
 }
+# the shipped models each kind works with: trained on the CLIP's embeddings in the VAE's latents (the
+# video UNet starts from the image UNet's layers, but once trained it needs only the CLIP and VAE)
+BUILT_ON = {"diffusion": ("clip", "vae"), "video": ("clip", "vae")}
 
 
 class ShippedModelError(ValueError):
@@ -103,7 +109,12 @@ def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str) 
         raise ShippedModelError(
             f"{setting_name(kind)} differs from the shipped {kind} model ({detail}); set "
             f"{setting_name(kind)}.weights: train to train it with these settings, or run "
-            f"`snakemake train_models` to re-ship all three")
+            f"`snakemake train_models` to re-ship all four")
+    for base, version in entry.get("built_on", {}).items():
+        if shipped_version(models_dir, base) != version:
+            raise ShippedModelError(
+                f"{Path(models_dir) / MANIFEST}: the shipped {kind} model was trained on another shipped {base} model "
+                f"than the one there now; run `snakemake train_models` to re-ship them together")
     for name, digest in entry["files"].items():
         file = Path(models_dir) / kind / name
         if not file.is_file():
@@ -115,21 +126,29 @@ def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str) 
 
 
 def check_shipped_combination(config: Mapping[str, Any]) -> list[str]:
-    """Messages for combinations a shipped generator cannot serve: it was trained on the shipped
-    CLIP's embeddings and in the shipped VAE's latents, so it needs both."""
-    if not uses_shipped(config, "diffusion"):
-        return []
-    return [f"{'.'.join(SECTIONS['diffusion'])} uses the shipped tiny UNet, which was trained with the shipped "
-            f"tiny {kind}; set {'.'.join(SECTIONS[kind])}.model: tiny with tiny.weights: shipped, or "
-            f"{setting_name('diffusion')}.weights: train"
-            for kind in ("clip", "vae") if not uses_shipped(config, kind)]
+    """Messages for combinations a shipped generator cannot serve: the image UNet was trained on
+    the shipped CLIP's embeddings in the shipped VAE's latents, and so was the video UNet (checked
+    only where the config has video subjects to reconstruct)."""
+    from neurorecon.layout import video_subjects_from_config
+
+    in_use = {"diffusion": True, "video": bool(video_subjects_from_config(config["data"]))}
+    return [f"{'.'.join(SECTIONS[kind])} uses the shipped tiny model, which was trained with the shipped "
+            f"tiny {base}; set {'.'.join(SECTIONS[base])}.model: tiny with tiny.weights: shipped, or "
+            f"{setting_name(kind)}.weights: train"
+            for kind, bases in BUILT_ON.items() if in_use[kind] and uses_shipped(config, kind)
+            for base in bases if not uses_shipped(config, base)]
 
 
 def ship(models_dir: str | Path, trained: Mapping[str, str | Path], configs: Mapping[str, Mapping[str, Any]]) -> Path:
     """Copy trained tiny models (``trained``: kind -> folder holding FILES[kind] and the training
-    job's manifest.json) into ``models_dir/<kind>`` and write ``models_dir/manifest.json``."""
+    job's manifest.json) into ``models_dir/<kind>`` and record them in ``models_dir/manifest.json``;
+    kinds not in ``trained`` keep their entries. Each entry records the checksums of the shipped
+    models it was built on (BUILT_ON), so that one re-shipped without it is caught."""
     models_dir = Path(models_dir)
-    entries = {}
+    try:
+        entries = read_manifest(models_dir).get("models", {})
+    except ShippedModelError:
+        entries = {}
     for kind, source in trained.items():
         source, target = Path(source), models_dir / kind
         if target.exists():
@@ -142,6 +161,10 @@ def ship(models_dir: str | Path, trained: Mapping[str, str | Path], configs: Map
             "files": {name: file_sha256(target / name) for name in FILES[kind]},
             "training": json.loads((source / MANIFEST).read_text()),
         }
+    for kind in trained:
+        if kind in BUILT_ON:
+            entries[kind]["built_on"] = {base: config_hash(entries[base]["files"]) for base in BUILT_ON[kind]
+                                         if base in entries}
     manifest = {"models": entries, "written": now_iso()}
     write_json_atomic(models_dir / MANIFEST, manifest)
     return models_dir / MANIFEST

@@ -1,5 +1,6 @@
 """The training-loop pieces every tiny model here shares: AdamW with a one-cycle learning-rate
-schedule, and seeded shuffled minibatches, so fixed seeds give identical weights."""
+schedule, seeded shuffled minibatches (so fixed seeds give identical weights), and the moving
+average of the weights that the diffusion models save."""
 
 from __future__ import annotations
 
@@ -36,3 +37,32 @@ def shuffled_batches(n_items: int, batch_size: int, generator: torch.Generator, 
     for start in range(0, len(groups), per_batch):
         members = (groups[start:start + per_batch, None] * group + torch.arange(group)[None]).reshape(-1)
         yield members[members < n_items]
+
+
+class WeightAverage:
+    """An exponential moving average of a module's parameters (decay ``decay`` per step): the
+    weights a diffusion model is saved with, which sample cleaner after few steps."""
+
+    def __init__(self, module: torch.nn.Module, decay: float):
+        self.module, self.decay = module, decay
+        self.averages = [param.detach().clone() for param in module.parameters()]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        for average, param in zip(self.averages, self.module.parameters()):
+            average.lerp_(param, 1.0 - self.decay)
+
+    @torch.no_grad()
+    def copy_to_module(self) -> None:
+        for average, param in zip(self.averages, self.module.parameters()):
+            param.copy_(average)
+
+
+def training_step(loss: torch.Tensor, optimiser, schedule, average: WeightAverage) -> float:
+    """One optimiser and learning-rate step on ``loss``, then the weight average; the loss value."""
+    optimiser.zero_grad()
+    loss.backward()
+    optimiser.step()
+    schedule.step()
+    average.update()
+    return loss.item()

@@ -13,9 +13,11 @@ import pandas as pd
 from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.report.costs import job_benchmarks, rule_costs
 from neurorecon.decode.video import (
-    blurry_frames, load_test_frames, load_video_predictions, load_video_targets, mean_motion,
+    FPS, blurry_frames, load_test_frames, load_video_predictions, load_video_targets, mean_motion,
 )
-from neurorecon.report.html import condition_figure, loss_figure, motion_figure, reconstruction_grid, render_report
+from neurorecon.report.html import (
+    clip_strips, condition_figure, loss_figure, motion_figure, reconstruction_grid, render_report,
+)
 from neurorecon.report.summary import build_summary, summary_tsv
 from neurorecon.reconstruct.io import load_reconstructions
 from neurorecon.stimuli.images import load_stimulus_images
@@ -93,9 +95,20 @@ for subject, path in zip(snakemake.params.video_subjects, snakemake.input.video_
          "decoded, first": blurry[:, first], "decoded, last": blurry[:, last]}, shown, f"{subject}: frames"))
     video_figures.append(motion_figure(mean_motion(true["flow"]), mean_motion(predicted["flow"][:GRID_COLUMNS]),
                                        shown, f"{subject}: motion"))
+generated_video_figures = []
+videos = snakemake.input.get("videos", [])
+for subject, path in zip(snakemake.params.video_subjects, videos):
+    generated = load_reconstructions(Path(path))
+    shown = [str(s) for s in generated["stim_ids"][:GRID_COLUMNS]]
+    rows = {"true": load_test_frames(Path(snakemake.input.video_frames[0]), shown),
+            "start": generated["videos_start"][:GRID_COLUMNS], "generated": generated["images"][:GRID_COLUMNS]}
+    if "ceiling" in generated:
+        rows["generated, noise-free"] = generated["ceiling"][:GRID_COLUMNS]
+    generated_video_figures.append(
+        clip_strips(rows, shown, f"{subject}: true, start and generated clips (animated, {FPS} fps)", FPS))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
-retrieval = json.loads(Path(snakemake.input.retrieval).read_text())
+retrieval = json.loads(Path(snakemake.input.retrieval).read_text()) if "retrieval" in snakemake.input.keys() else None
 costs = rule_costs(job_benchmarks(snakemake.params.job_benchmarks, snakemake.params.versions.values(),
                                   snakemake.params.unversioned_rules))
 write_text_atomic(snakemake.output.costs, costs.to_csv(sep="\t", index=False, float_format="%.2f"))
@@ -104,7 +117,8 @@ provenance = {"config_hash": config_hash, "source": snakemake.params.run_config[
 write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snakemake.params.folders,
                                                        snakemake.params.versions, histories, grids, notes,
                                                        data_efficiency=benchmark, sensor_figures=sensor_figures,
-                                                       costs=costs, provenance=provenance, video_figures=video_figures))
+                                                       costs=costs, provenance=provenance, video_figures=video_figures,
+                                                       generated_video_figures=generated_video_figures))
 # written last: the summary and report are this config's only when this sidecar names its hash
 write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
                inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],

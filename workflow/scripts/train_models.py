@@ -1,4 +1,5 @@
-"""Rule train_models: copy the freshly trained tiny models into models/ with their manifest."""
+"""Rules train_models and train_video_model: copy freshly trained tiny models into models/ and
+record them in its manifest (train_video_model: the video UNet only, beside the shipped three)."""
 
 from pathlib import Path
 
@@ -6,7 +7,10 @@ from _common import begin
 
 begin(snakemake)
 
+from neurorecon.artifacts import write_text_atomic
 from neurorecon.shipped import ship
 
-trained = {kind: Path(getattr(snakemake.input, kind)).parent for kind in ("clip", "vae", "diffusion")}
-ship(Path(snakemake.output.manifest).parent, trained, snakemake.params.configs)
+trained = {kind: Path(path).parent for kind, path in snakemake.input.items()}
+manifest = ship(Path(snakemake.params.models_dir), trained, snakemake.params.configs)
+if "stamp" in snakemake.output.keys():
+    write_text_atomic(snakemake.output.stamp, f"shipped {', '.join(trained)} into {manifest}\n")

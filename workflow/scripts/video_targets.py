@@ -43,6 +43,6 @@ if "direction" in clips.columns:  # how often the true clips' own flow points th
     extra["flow_direction_acc"] = float((motion_direction(flow) == clips.set_index("stim_id").loc[
         arrays["stim_ids"], "direction"].to_numpy(int)).mean())
 write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=clip_cfg,
-               inputs=[*snakemake.input.frames, snakemake.input.clips],
+               inputs=[snakemake.input.train_movie, snakemake.input.test_movie, snakemake.input.clips],
                outputs=[snakemake.output.targets, snakemake.output.test_frames],
                started=started, code_version=snakemake.params.code, extra=extra)

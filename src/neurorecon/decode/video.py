@@ -16,6 +16,7 @@ from neurorecon.artifacts import atomic_path, verify_artifact
 from neurorecon.decode.ridge import RidgeDecoder, fit_ridge
 
 FLOW_GRID = 4       # flow pooled on FLOW_GRID x FLOW_GRID cells
+FLOW_SIDE = 32      # frames are resized to FLOW_SIDE x FLOW_SIDE for the flow, so that its window means the same at any size
 BLURRY_SIDE = 8     # blurry video frames are BLURRY_SIDE x BLURRY_SIDE pixels
 FPS = 3
 TARGETS = ("keyframe", "blurry", "flow")
@@ -28,19 +29,19 @@ def keyframe_index(n_frames: int) -> int:
 
 
 def clip_flow(frames: np.ndarray, grid: int = FLOW_GRID) -> np.ndarray:
-    """Optical flow of one clip (F, H, W, 3 uint8): OpenCV Farneback between consecutive grey frames,
-    averaged over the frame pairs and pooled to (grid, grid, 2) cells, in image sides per second
-    (x to the right, y down)."""
+    """Optical flow of one clip (F, H, W, 3 uint8): OpenCV Farneback between consecutive grey frames
+    (resized to FLOW_SIDE pixels a side, since Farneback's window is in pixels), averaged over the
+    frame pairs and pooled to (grid, grid, 2) cells, in image sides per second (x to the right, y down)."""
     import cv2
 
     grey = [cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY) for frame in frames]
-    height, width = grey[0].shape
-    if height % grid or width % grid:
-        raise ValueError(f"frame side {height}x{width} must be a multiple of the flow grid {grid}")
+    if grey[0].shape != (FLOW_SIDE, FLOW_SIDE):
+        grey = [cv2.resize(image, (FLOW_SIDE, FLOW_SIDE), interpolation=cv2.INTER_AREA) for image in grey]
     flows = [cv2.calcOpticalFlowFarneback(a, b, None, pyr_scale=0.5, levels=2, winsize=7, iterations=3,
                                           poly_n=5, poly_sigma=1.1, flags=0) for a, b in zip(grey[:-1], grey[1:])]
-    flow = np.mean(flows, axis=0) * FPS / np.array([width, height])
-    return flow.reshape(grid, height // grid, grid, width // grid, 2).mean(axis=(1, 3))
+    flow = np.mean(flows, axis=0) * FPS / FLOW_SIDE
+    cell = FLOW_SIDE // grid
+    return flow.reshape(grid, cell, grid, cell, 2).mean(axis=(1, 3))
 
 
 def flow_targets(frames: np.ndarray, grid: int = FLOW_GRID) -> np.ndarray:
@@ -60,6 +61,36 @@ def blurry_targets(frames: np.ndarray, side: int = BLURRY_SIDE) -> np.ndarray:
 def blurry_frames(values: np.ndarray, n_frames: int, side: int = BLURRY_SIDE) -> np.ndarray:
     """Decoded blurry videos back to (n, F, side, side, 3) in [0, 1]."""
     return np.clip(values.reshape(len(values), n_frames, side, side, 3), 0.0, 1.0)
+
+
+def decoded_start_clips(decoded: dict[str, np.ndarray]) -> np.ndarray:
+    """The decoded blurry videos as uint8 clips (n, F, side, side, 3): where video generation starts."""
+    values = decoded["blurry"]
+    n_frames = values.shape[1] // (BLURRY_SIDE * BLURRY_SIDE * 3)
+    return np.round(blurry_frames(values, n_frames) * 255).astype(np.uint8)
+
+
+def flow_animated_clips(start_clips: np.ndarray, flows: np.ndarray, side: int = FLOW_SIDE) -> np.ndarray:
+    """Clips made by moving each start clip's keyframe along its (decoded) flow field, the way the
+    CVPR 2025 "Neural Representations of Dynamic Visual Stimuli" animates a frame with decoded
+    flow: frame k is the keyframe (resized to ``side``) warped by the flow times (k - keyframe) / FPS.
+    ``start_clips`` uint8 (n, F, h, w, 3), ``flows`` (n, grid * grid * 2) in image sides per second."""
+    import cv2
+
+    n, n_frames = start_clips.shape[:2]
+    key = keyframe_index(n_frames)
+    grid = int(np.sqrt(flows.shape[1] // 2))
+    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+    out = np.empty((n, n_frames, side, side, 3), np.uint8)
+    for i in range(n):
+        frame = cv2.resize(np.ascontiguousarray(start_clips[i, key]), (side, side), interpolation=cv2.INTER_LINEAR)
+        field = cv2.resize(flows[i].reshape(grid, grid, 2).astype(np.float32), (side, side),
+                           interpolation=cv2.INTER_LINEAR) * side / FPS      # pixels per frame
+        for k in range(n_frames):
+            step = k - key
+            out[i, k] = cv2.remap(frame, xs - step * field[..., 0], ys - step * field[..., 1], cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+    return out
 
 
 def mean_motion(flow: np.ndarray) -> np.ndarray:

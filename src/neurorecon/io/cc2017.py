@@ -70,6 +70,19 @@ def segment_ids(split: str, n: int) -> list[str]:
     return [f"{split}{i:04d}" for i in range(n)]
 
 
+def segment_table(root: Path) -> pd.DataFrame:
+    """The segments of a CC2017 folder (stim_id, split), named ``train0000``, ... in file order, as
+    many as each split's frame file holds (read memory-mapped: only the shapes are looked at)."""
+    rows = []
+    for split in ("train", "test"):
+        path = Path(root) / f"GT_{split}_3fps.pt"
+        frames = load_tensor(path, 5, "float (segments, 6, 3, H, W) in [0, 1]")
+        if frames.shape[1] != FRAMES or frames.shape[2] != 3:
+            raise InputDataError(path, f"shape {frames.shape}; expected (segments, {FRAMES}, 3, H, W)")
+        rows += [{"stim_id": stim_id, "split": split} for stim_id in segment_ids(split, len(frames))]
+    return pd.DataFrame(rows)
+
+
 def load_subject(root: Path, subject: int, clips: pd.DataFrame | None = None) -> Responses:
     """One subject as the responses contract: every training presentation a row, test segments averaged
     over their repeats. Rows are named by ``clips`` (the synthetic world's clips.tsv) where given, else

@@ -27,7 +27,7 @@ import torch
 from neurorecon.artifacts import atomic_dir, verify_artifact
 from neurorecon.io.inputs import InputDataError
 from neurorecon.reconstruct.vae import decode_latents, encode_images
-from neurorecon.training import one_cycle_adamw, shuffled_batches
+from neurorecon.training import WeightAverage, one_cycle_adamw, shuffled_batches, training_step
 
 UNET_FOLDER = "unet"
 SCHEDULER_FOLDER = "scheduler"
@@ -115,7 +115,7 @@ def train_tiny_unet(latents: np.ndarray, embeddings: np.ndarray, cfg: dict, out_
     cond = torch.from_numpy(np.ascontiguousarray(embeddings)).float().to(device)
     unet = UNet2DConditionModel(**tiny_unet_config(cfg, x0.shape[-1], x0.shape[1], cond.shape[1])).to(device)
     scheduler = DDPMScheduler(**TRAIN_SCHEDULE, prediction_type=cfg["prediction_type"])
-    ema = [p.detach().clone() for p in unet.parameters()]
+    average = WeightAverage(unet, cfg["ema_decay"])
     optimiser, schedule = one_cycle_adamw(unet.parameters(), cfg, len(x0), weight_decay=0.01)
     generator = torch.Generator().manual_seed(cfg["seed"])
     history = []
@@ -132,20 +132,10 @@ def train_tiny_unet(latents: np.ndarray, embeddings: np.ndarray, cfg: dict, out_
             predicted = unet(scheduler.add_noise(clean, noise, timesteps), timesteps,
                              encoder_hidden_states=embeds[:, None], class_labels=embeds).sample
             target = noise if cfg["prediction_type"] == "epsilon" else scheduler.get_velocity(clean, noise, timesteps)
-            loss = ((predicted - target) ** 2).mean()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            with torch.no_grad():
-                for average, param in zip(ema, unet.parameters()):
-                    average.lerp_(param, 1.0 - cfg["ema_decay"])
-            total += loss.item() * len(batch)
+            total += training_step(((predicted - target) ** 2).mean(), optimiser, schedule, average) * len(batch)
         history.append({"epoch": epoch + 1, "loss": total / len(x0)})
 
-    with torch.no_grad():
-        for average, param in zip(ema, unet.parameters()):
-            param.copy_(average)
+    average.copy_to_module()
     unet.eval()
     with atomic_dir(out_dir) as tmp:
         unet.save_pretrained(tmp / UNET_FOLDER, safe_serialization=True)
@@ -209,6 +199,29 @@ def make_scheduler(sampler: str, scheduler_config: dict):
 
 
 @torch.no_grad()
+def guided_denoise(unet, init: torch.Tensor, conditioning: dict, *, sampler: str, scheduler_config: dict, steps: int,
+                   strength: float, guidance: float, rng: torch.Generator) -> torch.Tensor:
+    """diffusers' img2img loop: start latents noised to the timestep ``strength`` selects, then
+    denoised with classifier-free guidance. ``conditioning``: the UNet's keyword arguments with the
+    unconditional batch first and the conditional one second; noise is drawn from ``rng``."""
+    device = next(unet.parameters()).device
+    scheduler = make_scheduler(sampler, scheduler_config)
+    scheduler.set_timesteps(steps)
+    t_start = steps - min(max(int(round(steps * strength)), 1), steps)
+    timesteps = scheduler.timesteps[t_start * scheduler.order:]
+    if hasattr(scheduler, "set_begin_index"):
+        scheduler.set_begin_index(t_start * scheduler.order)
+    noise = torch.randn(init.shape, generator=rng)
+    latents = scheduler.add_noise(init, noise, timesteps[:1].repeat(len(init))).to(device)
+    for t in timesteps:
+        model_input = scheduler.scale_model_input(torch.cat([latents, latents]), t)
+        noise_uncond, noise_cond = unet(model_input, t, **conditioning).sample.chunk(2)
+        predicted = noise_uncond + guidance * (noise_cond - noise_uncond)
+        latents = scheduler.step(predicted, t, latents, generator=rng).prev_sample
+    return latents
+
+
+@torch.no_grad()
 def img2img(generator_model: ImageGenerator, init_images: np.ndarray, embeddings: np.ndarray, *, sampler: str,
             steps: int, guidance: float, strength: float, seed: int, batch_size: int = 50, progress=None) -> np.ndarray:
     """One image per (start image, embedding) pair: uint8 (n, H, W, 3) at the model's size.
@@ -228,22 +241,11 @@ def img2img(generator_model: ImageGenerator, init_images: np.ndarray, embeddings
     out = []
     starts = range(0, len(init_images), batch_size)
     for start in (progress(starts) if progress else starts):
-        scheduler = make_scheduler(sampler, generator_model.scheduler_config)
-        scheduler.set_timesteps(steps)
-        t_start = steps - min(max(int(round(steps * strength)), 1), steps)
-        timesteps = scheduler.timesteps[t_start * scheduler.order:]
-        if hasattr(scheduler, "set_begin_index"):
-            scheduler.set_begin_index(t_start * scheduler.order)
         init = torch.from_numpy(latents0[start:start + batch_size]).float()
         embeds = torch.from_numpy(np.ascontiguousarray(embeddings[start:start + batch_size])).float().to(device)
         cond, uncond = generator_model.conditioning(embeds, rng)
-        both = {key: torch.cat([uncond[key], cond[key]]) for key in cond}
-        noise = torch.randn(init.shape, generator=rng)
-        latents = scheduler.add_noise(init, noise, timesteps[:1].repeat(len(init))).to(device)
-        for t in timesteps:
-            model_input = scheduler.scale_model_input(torch.cat([latents, latents]), t)
-            noise_uncond, noise_cond = unet(model_input, t, **both).sample.chunk(2)
-            predicted = noise_uncond + guidance * (noise_cond - noise_uncond)
-            latents = scheduler.step(predicted, t, latents, generator=rng).prev_sample
+        latents = guided_denoise(unet, init, {key: torch.cat([uncond[key], cond[key]]) for key in cond},
+                                 sampler=sampler, scheduler_config=generator_model.scheduler_config, steps=steps,
+                                 strength=strength, guidance=guidance, rng=rng)
         out.append(decode_latents(generator_model.vae, latents.cpu().numpy()))
     return np.concatenate(out)

@@ -38,3 +38,19 @@ def write_pngs(folder: Path, stim_ids: Sequence[str], images: np.ndarray, suffix
     for stim_id, image in zip(stim_ids, images):
         with atomic_path(folder / f"{stim_id}{suffix}.png") as tmp:
             Image.fromarray(image).save(tmp, format="PNG")
+
+
+def write_gifs(folder: Path, stim_ids: Sequence[str], clips: np.ndarray, fps: float, suffix: str = "") -> None:
+    """One looping animated GIF per clip (F, H, W, 3 uint8), ``<stim_id><suffix>.gif``, written with imageio."""
+    import imageio.v3 as iio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for stim_id, clip in zip(stim_ids, clips):
+        with atomic_path(folder / f"{stim_id}{suffix}.gif") as tmp:
+            iio.imwrite(tmp, clip, extension=".gif", duration=1000.0 / fps, loop=0)
+
+
+def write_frame_pngs(folder: Path, stim_ids: Sequence[str], clips: np.ndarray) -> None:
+    """Every frame of every clip as ``<stim_id>/frame-<k>.png``."""
+    for stim_id, clip in zip(stim_ids, clips):
+        write_pngs(folder / str(stim_id), [f"frame-{k}" for k in range(len(clip))], clip)

@@ -120,6 +120,25 @@ def motion_figure(true: np.ndarray, decoded: np.ndarray, stim_ids: list[str], ti
     return figure_to_img(fig, "true and decoded motion per segment")
 
 
+def clip_strips(rows: dict[str, np.ndarray], stim_ids: list[str], title: str, fps: float, side: int = 64) -> str:
+    """Animated clips side by side: one looping GIF strip per row (true, start, generated, ...), the
+    row's clips (n, F, H, W, 3 uint8) resized to ``side`` and laid left to right, in a labelled table."""
+    import imageio.v3 as iio
+    from PIL import Image
+
+    cells = []
+    for label, clips in rows.items():
+        frames = [np.concatenate([np.asarray(Image.fromarray(clip[k]).resize((side, side), Image.Resampling.NEAREST))
+                                  for clip in clips], axis=1) for k in range(clips.shape[1])]
+        gif = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=1000.0 / fps, loop=0)
+        cells.append(f"<tr><th>{html.escape(label)}</th><td><img alt='{html.escape(label)} clips, animated' "
+                     f"src='data:image/gif;base64,{base64.b64encode(gif).decode()}'></td></tr>")
+    header = "".join(f"<span style='display:inline-block;width:{side}px;font-size:0.6em'>{html.escape(s)}</span>"
+                     for s in stim_ids)
+    return (f"<figure><figcaption>{html.escape(title)}</figcaption><table><tr><th></th><td>{header}</td></tr>"
+            f"{''.join(cells)}</table></figure>")
+
+
 def data_efficiency_figure(table: pd.DataFrame) -> str:
     """Each metric against the held-out subject's share of training data, one line per method,
     with chance (dashed) and each method's noise ceiling (dotted)."""
@@ -150,6 +169,15 @@ def mean_table(summary: pd.DataFrame, output: str) -> pd.DataFrame:
     return rows[["modality", "method", "metric", "value", "chance", "ceiling", "n"]]
 
 
+def generated_video_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Generated-clip metrics (subject = all) as metric rows: the final clips' value, chance and
+    ceiling, then the value of every other set of clips (start, generator frames, true clips)."""
+    rows = summary[summary["subject"] == "all"]
+    final = rows[rows["method"] == "generated"].set_index("metric")[["value", "chance", "ceiling", "n"]]
+    others = rows[rows["method"] != "generated"].pivot_table(index="metric", columns="method", values="value")
+    return final.join(others, how="outer").reset_index()
+
+
 def cost_figure(costs: pd.DataFrame) -> str:
     """Wall time per rule (all its jobs together) and its jobs' peak memory, costliest at the top."""
     rows = costs.iloc[::-1]
@@ -170,23 +198,27 @@ def provenance_html(provenance: dict) -> str:
             "the artifact folders under <a href='#artifacts'>Artifacts</a>.</p>")
 
 
-def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[str, str],
+def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders: dict[str, str],
                   versions: dict[str, str], histories: dict[str, pd.DataFrame],
                   grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None,
                   sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None,
-                  provenance: dict | None = None, video_figures: list[str] = ()) -> str:
-    """The report as one HTML string (figures inline, no external files). ``histories``: training
+                  provenance: dict | None = None, video_figures: list[str] = (),
+                  generated_video_figures: list[str] = ()) -> str:
+    """The report as one HTML string (figures inline, no external files). ``caption_retrieval``: the
+    stimulus CLIP's caption retrieval (None where the stimuli are movies only); ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
     ``data_efficiency``: the benchmark table, if it was run; ``sensor_figures``: EEG / sEEG figures by
     modality; ``costs``: wall time and peak memory per rule (``neurorecon.report.costs.rule_costs``);
     ``provenance``: the config hash, data source and time the report states at its top;
-    ``video_figures``: true and decoded frames and motion of the video subjects."""
+    ``video_figures``: true and decoded frames and motion of the video subjects;
+    ``generated_video_figures``: their true, start and generated clips, animated."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
-    wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric", values="value").reset_index()
     stages = pd.DataFrame({"stage": list(folders), "version": [versions[s] for s in folders],
                            "folder": list(folders.values())})
-    if "image_to_text_top1" in caption_retrieval:
+    if caption_retrieval is None:
+        clip_section = ""
+    elif "image_to_text_top1" in caption_retrieval:
         clip_section = table_html(pd.DataFrame([{
             "model": caption_retrieval["model"], "image to caption top-1": caption_retrieval["image_to_text_top1"],
             "caption to image top-1": caption_retrieval["text_to_image_top1"], "chance": caption_retrieval["chance"],
@@ -199,14 +231,19 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         f"<style>{STYLE}</style></head><body>",
         "<h1>neurorecon report</h1>",
         provenance_html(provenance) if provenance else "",
-        "<h2>Decoding: brain responses to CLIP image embeddings</h2>",
-        "<p class='note'>Mean over subjects, with chance and the noise ceiling (the same decoder applied to "
-        "noise-free responses; empty for real data). Retrieval is top-1 among all test stimuli; "
-        "2-way identification as in MindEye2.</p>",
-        table_html(mean_table(summary, "embedding")),
-        metrics_figure(embedding[embedding["modality"] == "fmri"]) if (embedding["modality"] == "fmri").any() else "",
-        "<h3>Per subject</h3>", table_html(wide),
     ]
+    if len(embedding):
+        wide = embedding.pivot_table(index=["modality", "method", "subject"], columns="metric",
+                                     values="value").reset_index()
+        parts += [
+            "<h2>Decoding: brain responses to CLIP image embeddings</h2>",
+            "<p class='note'>Mean over subjects, with chance and the noise ceiling (the same decoder applied to "
+            "noise-free responses; empty for real data). Retrieval is top-1 among all test stimuli; "
+            "2-way identification as in MindEye2.</p>",
+            table_html(mean_table(summary, "embedding")),
+            metrics_figure(embedding[embedding["modality"] == "fmri"]) if (embedding["modality"] == "fmri").any() else "",
+            "<h3>Per subject</h3>", table_html(wide),
+        ]
     if (summary["output"] == "category").any():
         parts += [
             "<h2>Category decoding</h2>",
@@ -234,8 +271,27 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
             "and the accuracy of the motion direction read from the decoded flow (eight directions). Chance: the test "
             "segments shuffled; ceiling: the decoders on the noise-free samples. Below: true frames and decoded blurry "
             "frames, and true (black) against decoded (orange) motion.</p>",
-            table_html(mean_table(summary, "video")), *video_figures,
+            table_html(mean_table(summary[summary["method"] == "ridge"], "video")), *video_figures,
         ]
+        generated = summary[(summary["output"] == "video") & (summary["method"] != "ridge")]
+        if len(generated):
+            parts += [
+                "<h2>Video: generated clips</h2>",
+                "<p class='note'><b>generated</b>: the final clips. The video generator draws a clip conditioned on "
+                "the decoded keyframe embedding and motion, started from <b>start</b> (the decoded blurry video, or its "
+                "keyframe moved by the decoded flow); with <code>motion: flow_warp</code> the drawn keyframe is then "
+                "moved along the decoded flow (the CVPR 2025 design), and <b>generator_frames</b> scores the drawn "
+                "frames themselves. Pixel metrics at the true frames' size, per frame and averaged: "
+                "<b>ssim_grey_gaussian</b> is MindEye's SSIM as NeuroClips' evaluation computes it (grey, Gaussian "
+                "window), <b>ssim_rgb_255</b> MinD-Video's (RGB uint8, 7x7 window); <b>psnr</b> on uint8. N-way top-1 "
+                "follows MinD-Video's n_way_top_k_acc (100 trials; the true item's top 3 classes, so chance is "
+                "3/(N+2)) with the project's CLIP as a zero-shot classifier over the synthetic objects, per frame and "
+                "per clip (mean frame embedding). <b>clip_pcc</b>: mean CLIP similarity between a clip's frames "
+                "(NeuroClips; <b>true_clips</b>: the true clips' own). <b>generated_*</b>: the clips' own optical flow "
+                "against the true flow and motion direction. Chance: mismatched segments; ceiling: the same decoders "
+                "and generator on noise-free samples.</p>",
+                table_html(generated_video_table(generated)), *generated_video_figures,
+            ]
     if data_efficiency is not None:
         wide_benchmark = data_efficiency.pivot_table(index=["metric", "method"], columns="fraction",
                                                      values="value", sort=False).reset_index()
@@ -263,12 +319,13 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict, folders: dict[
         ]
         if notes:
             parts.append("<ul class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
-    parts += [
-        "<h2>Stimulus embeddings</h2>",
-        "<p class='note'>Caption retrieval on held-out (test) stimuli whose captions the CLIP model never "
-        "saw in training; a hit is any stimulus with the same caption.</p>",
-        clip_section,
-    ]
+    if caption_retrieval is not None:
+        parts += [
+            "<h2>Stimulus embeddings</h2>",
+            "<p class='note'>Caption retrieval on held-out (test) stimuli whose captions the CLIP model never "
+            "saw in training; a hit is any stimulus with the same caption.</p>",
+            clip_section,
+        ]
     if histories:
         parts.append("<h2>Tiny models: training curves</h2>")
         parts += [loss_figure(history, title) for title, history in histories.items()]
