@@ -83,8 +83,9 @@ if VIDEO_SUBJECTS:
         params:
             video=stage_config("reconstruct", "video"),
             vae=stage_config("reconstruct", "vae"),
-            diffusion=stage_config("reconstruct", "diffusion"),
-            image_sampling=stage_config("reconstruct", "sampling"),
+            # the image generator draws the keyframes of the sparsectrl pipeline only
+            diffusion=stage_config("reconstruct", "diffusion") if VIDEO_GENERATOR == "sparsectrl" else {},
+            image_sampling=stage_config("reconstruct", "sampling") if VIDEO_GENERATOR == "sparsectrl" else {},
             video_dir=VIDEO_MODEL_DIR,
             vae_dir=VAE_DIR,
             diffusion_dir=DIFF_DIR,
