@@ -334,13 +334,12 @@ def test_cc2017_source_runs_from_neuroclips_layout(tmp_path):
     from cc2017_fixture import build_mini_cc2017
 
     root = build_mini_cc2017(tmp_path / "cc2017")
-    config = yaml.safe_load((REPO / "config" / "examples" / "cc2017.yaml").read_text())
-    tiny = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())
-    config["data"]["cc2017"] = {"root": str(root), "subjects": [1]}
-    config["stimuli"] = tiny["stimuli"]
-    config["reconstruct"] = {"vae": tiny["reconstruct"]["vae"], "diffusion": tiny["reconstruct"]["diffusion"],
-                             "video": tiny["reconstruct"]["video"]}
-    config["evaluate"]["video"]["num_trials"] = 20
+    example = yaml.safe_load((REPO / "config" / "examples" / "cc2017.yaml").read_text())
+    config = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())   # tiny models, trained here
+    config["data"] = {**example["data"], "cc2017": {"root": str(root), "subjects": [1]}}
+    config["decode"].update(example["decode"])
+    config["reconstruct"]["sensors"] = []
+    config["evaluate"]["video"] = {**example["evaluate"]["video"], "num_trials": 20}
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]

@@ -38,10 +38,11 @@ def _shuffled_mean(score, predicted: np.ndarray, true, seed: int = 0) -> float:
     return float(np.mean([np.mean(score(predicted, true[rng.permutation(len(true))])) for _ in range(PERMUTATIONS)]))
 
 
-def video_metrics(predicted: dict[str, np.ndarray], true: dict[str, np.ndarray], directions: np.ndarray,
+def video_metrics(predicted: dict[str, np.ndarray], true: dict[str, np.ndarray], directions: np.ndarray | None,
                   ceiling: dict[str, np.ndarray] | None = None) -> list[dict]:
     """Rows (metric, value, chance, ceiling, n) for decoded ``predicted`` targets (keyframe, blurry,
-    flow) against the ``true`` ones, and the decoded motion direction against the clips' ``directions``."""
+    flow) against the ``true`` ones, and the decoded motion direction against the clips'
+    ``directions`` where they are known (the synthetic world's; CC2017 has none)."""
     def direction_hits(flow, labels):
         return motion_direction(flow) == labels
 
@@ -56,10 +57,11 @@ def video_metrics(predicted: dict[str, np.ndarray], true: dict[str, np.ndarray],
                      "chance": _shuffled_mean(score, predicted[kind], true[kind]),
                      "ceiling": float(np.mean(score(ceiling[kind], true[kind]))) if ceiling else np.nan,
                      "n": len(true[kind])})
-    rows.append({"metric": "motion_direction_acc", "value": float(direction_hits(predicted["flow"], directions).mean()),
-                 "chance": _shuffled_mean(direction_hits, predicted["flow"], directions),
-                 "ceiling": float(direction_hits(ceiling["flow"], directions).mean()) if ceiling else np.nan,
-                 "n": len(directions)})
+    if directions is not None:
+        rows.append({"metric": "motion_direction_acc", "value": float(direction_hits(predicted["flow"], directions).mean()),
+                     "chance": _shuffled_mean(direction_hits, predicted["flow"], directions),
+                     "ceiling": float(direction_hits(ceiling["flow"], directions).mean()) if ceiling else np.nan,
+                     "n": len(directions)})
     return rows
 
 
