@@ -66,7 +66,7 @@ def test_motion_tokens_round_trip(tmp_path):
 def test_tiny_video_model_trains_reloads_and_samples_deterministically(tiny_video_model):
     generator, clips, keyframes, history = tiny_video_model
     assert len(history) == 1 and np.isfinite(history[0]["loss"])
-    assert generator.frames == 6 and generator.motion_tokens.config["flow_dim"] == 32
+    assert generator.max_frames == 6 and generator.motion_tokens.config["flow_dim"] == 32
     start = decoded_start_clips({"blurry": np.concatenate([c.reshape(1, -1) for c in clips[:, :, ::4, ::4] / 255.0])})
     assert start.shape == (8, 6, 8, 8, 3)
     flows = flow_targets(clips)
@@ -86,6 +86,8 @@ def test_video_sampling_errors_are_clear(tiny_video_model):
         video.animate(generator, start, keyframes[:2, :5], flows, **SAMPLING)
     with pytest.raises(ValueError, match="32-value flow fields; the decoded ones have 4"):
         video.animate(generator, start, keyframes[:2], flows[:, :4], **SAMPLING)
+    with pytest.raises(ValueError, match="draws up to 6 frames; the start clips have 12"):
+        video.animate(generator, np.concatenate([start, start], axis=1), keyframes[:2], flows, **SAMPLING)
     with pytest.raises(ValueError, match="strength must be in"):
         video.animate(generator, start, keyframes[:2], flows, **{**SAMPLING, "strength": 0.0})
     with pytest.raises(FileNotFoundError, match="not a tiny video generator folder"):

@@ -44,7 +44,7 @@ class VideoGenerator:
     motion_tokens: "MotionTokens"
     vae: torch.nn.Module
     scheduler_config: dict
-    frames: int
+    max_frames: int    # the longest clip its temporal position encoding covers
     name: str
 
 
@@ -207,7 +207,7 @@ def load_tiny_video_generator(folder: Path, vae, device: str = "cpu") -> VideoGe
         raise InputDataError(folder / MOTION_TOKENS, f"embed_dim {tokens.config['embed_dim']} but the UNet attends to "
                                                      f"{unet.config.cross_attention_dim}-d tokens")
     return VideoGenerator(unet=unet, motion_tokens=tokens, vae=vae, scheduler_config=dict(scheduler.config),
-                          frames=int(unet.config.motion_max_seq_length), name=f"tiny-video:{folder}")
+                          max_frames=int(unet.config.motion_max_seq_length), name=f"tiny-video:{folder}")
 
 
 def _check_inputs(generator: VideoGenerator, init_clips: np.ndarray, keyframes: np.ndarray, flows: np.ndarray) -> None:
@@ -217,6 +217,9 @@ def _check_inputs(generator: VideoGenerator, init_clips: np.ndarray, keyframes: 
     if keyframes.shape[1] != embed_dim:
         raise ValueError(f"the video generator {generator.name} takes {embed_dim}-d keyframe embeddings; the decoded "
                          f"ones are {keyframes.shape[1]}-d (use the CLIP model it was trained with)")
+    if init_clips.shape[1] > generator.max_frames:
+        raise ValueError(f"the video generator {generator.name} draws up to {generator.max_frames} frames; the start "
+                         f"clips have {init_clips.shape[1]}")
     if flows.shape[1] != flow_dim:
         raise ValueError(f"the video generator {generator.name} takes {flow_dim}-value flow fields; the decoded ones "
                          f"have {flows.shape[1]}")
