@@ -10,7 +10,7 @@ from neurorecon.decode.video import (
     FPS, blurry_targets, decoded_start_clips, flow_animated_clips, flow_targets, motion_direction,
 )
 from neurorecon.evaluate.video import (
-    clip_pcc, generated_video_metrics, hf_classifier_probabilities, identification_rows, n_way_top_k_acc,
+    clip_pcc, generated_video_metrics, hf_classifier, identification_rows, n_way_top_k_acc,
     object_class_names, pixel_rows, psnr, ssim_grey_gaussian, ssim_rgb_255,
 )
 from neurorecon.io.inputs import InputDataError
@@ -195,11 +195,21 @@ def test_transformers_classifiers_give_class_probabilities(tmp_path):
     VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
                            ).save_pretrained(tmp_path / "videomae")
     clips, _ = moving_clips(3)
-    frames = hf_classifier_probabilities(tmp_path / "vit", clips.reshape(-1, 32, 32, 3), video=False)
-    videos = hf_classifier_probabilities(tmp_path / "videomae", clips, video=True)
+    frames = hf_classifier(tmp_path / "vit", video=False, frames=6)(clips)
+    videos = hf_classifier(tmp_path / "videomae", video=True, frames=6)(clips)
     assert frames.shape == (18, 60) and videos.shape == (3, 60)
     np.testing.assert_allclose(frames.sum(1), 1, rtol=1e-5)
     np.testing.assert_allclose(videos.sum(1), 1, rtol=1e-5)
+    # configured, they score the clips beside the CLIP classifier: the true clips identify themselves
+    rng = np.random.default_rng(0)
+    project = rng.normal(size=(32 * 32 * 3, 12))
+    rows, notes = generated_video_metrics(
+        {"generated": (clips, None)}, clips, flow_targets(clips), None,
+        lambda items: (items.reshape(*items.shape[:2], -1) / 255.0) @ project,
+        lambda names: rng.normal(size=(len(names), 12)), 10.0,
+        {"classes": None, "vit": str(tmp_path / "vit"), "videomae": str(tmp_path / "videomae"), "num_trials": 20})
+    by_metric = {r["metric"]: r for r in rows}
+    assert notes == [] and by_metric["frame_vit_2way_top1"]["value"] == 1.0 == by_metric["video_videomae_50way_top1"]["value"]
 
 
 def test_flow_warp_moves_a_keyframe_the_decoded_way():

@@ -1,6 +1,6 @@
 """Rule evaluate_video: one video subject's metrics of the decoded targets (keyframe, blurry video,
 motion) and, where a generator ran, of the generated clips (pixels, N-way identification,
-CLIP-pcc, motion), each against the blurry clips as a baseline too."""
+CLIP-pcc, motion), with the start clips and the generator's own frames scored beside the final clips."""
 
 from pathlib import Path
 
@@ -8,7 +8,6 @@ from _common import begin
 
 started = begin(snakemake)
 
-import numpy as np
 import pandas as pd
 import torch
 from PIL import Image

@@ -8,7 +8,6 @@ from _common import begin, progress
 
 started = begin(snakemake)
 
-import numpy as np
 import torch
 
 from neurorecon.artifacts import write_manifest

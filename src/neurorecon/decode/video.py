@@ -116,6 +116,12 @@ def save_video_decoders(decoders: dict[str, RidgeDecoder], folder: Path, info: d
         decoder.save(Path(folder) / kind, {**info, "target": kind})
 
 
+def _rows_of(stored_ids, stim_ids) -> list[int]:
+    """The rows of a saved file whose ``stored_ids`` are ``stim_ids``, in that order."""
+    index = {str(s): i for i, s in enumerate(stored_ids)}
+    return [index[str(s)] for s in stim_ids]
+
+
 def save_video_targets(path: Path, stim_ids, targets: dict[str, np.ndarray], n_frames: int) -> None:
     """Every segment's targets (keyframe, blurry, flow) by stim_id."""
     with atomic_path(Path(path)) as tmp:
@@ -129,8 +135,7 @@ def load_video_targets(path: Path, stim_ids=None) -> dict[str, np.ndarray]:
     against their manifest."""
     verify_artifact(path)
     with np.load(path, allow_pickle=False) as data:
-        index = {str(s): i for i, s in enumerate(data["stim_ids"])}
-        rows = slice(None) if stim_ids is None else [index[str(s)] for s in stim_ids]
+        rows = slice(None) if stim_ids is None else _rows_of(data["stim_ids"], stim_ids)
         return {kind: data[kind][rows] for kind in TARGETS}
 
 
@@ -145,8 +150,7 @@ def load_test_frames(path: Path, stim_ids) -> np.ndarray:
     """Frames of the test segments ``stim_ids``, checked against their manifest."""
     verify_artifact(path)
     with np.load(path, allow_pickle=False) as data:
-        index = {str(s): i for i, s in enumerate(data["stim_ids"])}
-        return data["frames"][[index[str(s)] for s in stim_ids]]
+        return data["frames"][_rows_of(data["stim_ids"], stim_ids)]
 
 
 def save_video_predictions(path: Path, stim_ids, predicted: dict[str, np.ndarray],

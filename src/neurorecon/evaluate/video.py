@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurorecon.decode.video import motion_direction
+from neurorecon.decode.video import flow_targets, motion_direction
 from neurorecon.evaluate.retrieval import two_way_identification
 
 PERMUTATIONS = 200
@@ -43,13 +43,9 @@ def video_metrics(predicted: dict[str, np.ndarray], true: dict[str, np.ndarray],
     """Rows (metric, value, chance, ceiling, n) for decoded ``predicted`` targets (keyframe, blurry,
     flow) against the ``true`` ones, and the decoded motion direction against the clips'
     ``directions`` where they are known (the synthetic world's; CC2017 has none)."""
-    def direction_hits(flow, labels):
-        return motion_direction(flow) == labels
-
     scores = {
         "keyframe_clip_2way": (lambda p, t: two_way_identification(p, t), "keyframe"),
         "blurry_pixcorr": (lambda p, t: row_correlations(p, t), "blurry"),
-        "flow_epe": (lambda p, t: endpoint_error(p, t), "flow"),
     }
     rows = []
     for metric, (score, kind) in scores.items():
@@ -57,12 +53,24 @@ def video_metrics(predicted: dict[str, np.ndarray], true: dict[str, np.ndarray],
                      "chance": _shuffled_mean(score, predicted[kind], true[kind]),
                      "ceiling": float(np.mean(score(ceiling[kind], true[kind]))) if ceiling else np.nan,
                      "n": len(true[kind])})
-    if directions is not None:
-        rows.append({"metric": "motion_direction_acc", "value": float(direction_hits(predicted["flow"], directions).mean()),
-                     "chance": _shuffled_mean(direction_hits, predicted["flow"], directions),
-                     "ceiling": float(direction_hits(ceiling["flow"], directions).mean()) if ceiling else np.nan,
-                     "n": len(directions)})
-    return rows
+    return rows + motion_rows(predicted["flow"], true["flow"], directions, ceiling["flow"] if ceiling else None,
+                              ("flow_epe", "motion_direction_acc"))
+
+
+def motion_rows(flow: np.ndarray, true_flow: np.ndarray, directions: np.ndarray | None,
+                ceiling_flow: np.ndarray | None, names: tuple[str, str]) -> list[dict]:
+    """Rows named ``names`` for flow fields (decoded, or measured on generated clips) against the
+    true clips' flow: the end-point error, and the accuracy of the motion direction read from the
+    flow where the clips' ``directions`` are known."""
+    def direction_hits(values, labels):
+        return motion_direction(values) == labels
+
+    scores = [(names[0], endpoint_error, true_flow)] + ([(names[1], direction_hits, directions)]
+                                                         if directions is not None else [])
+    return [{"metric": metric, "value": float(np.mean(score(flow, truth))),
+             "chance": _shuffled_mean(score, flow, truth),
+             "ceiling": float(np.mean(score(ceiling_flow, truth))) if ceiling_flow is not None else np.nan,
+             "n": len(truth)} for metric, score, truth in scores]
 
 
 # ---- generated clips --------------------------------------------------------------------------
@@ -198,31 +206,11 @@ def identification_rows(prefix: str, predicted_probs: np.ndarray, true_probs: np
     return rows
 
 
-def motion_rows(generated: np.ndarray, true_flow: np.ndarray, directions: np.ndarray | None,
-                ceiling: np.ndarray | None) -> list[dict]:
-    """Flow EPE and direction accuracy of the generated clips' own optical flow (the same Farneback
-    targets) against the true clips' flow and motion direction."""
-    from neurorecon.decode.video import flow_targets
-
-    flows = {"value": flow_targets(generated), "ceiling": flow_targets(ceiling) if ceiling is not None else None}
-    rows = [{"metric": "generated_flow_epe", "value": float(endpoint_error(flows["value"], true_flow).mean()),
-             "chance": _shuffled_mean(endpoint_error, flows["value"], true_flow),
-             "ceiling": float(endpoint_error(flows["ceiling"], true_flow).mean()) if ceiling is not None else np.nan,
-             "n": len(true_flow)}]
-    if directions is not None:
-        def hits(flow, labels):
-            return motion_direction(flow) == labels
-        rows.append({"metric": "generated_direction_acc", "value": float(hits(flows["value"], directions).mean()),
-                     "chance": _shuffled_mean(hits, flows["value"], directions),
-                     "ceiling": float(hits(flows["ceiling"], directions).mean()) if ceiling is not None else np.nan,
-                     "n": len(directions)})
-    return rows
-
-
-def hf_classifier_probabilities(folder: str | Path, items: np.ndarray, video: bool, batch_size: int = 16) -> np.ndarray:
-    """Class probabilities from a local transformers classifier folder, as MinD-Video classifies:
-    frames (n, H, W, 3 uint8) with an image classifier (ViT, ImageNet), or clips (n, F, H, W, 3)
-    with a video classifier (VideoMAE, Kinetics-400) loaded for F frames."""
+def hf_classifier(folder: str | Path, video: bool, frames: int, batch_size: int = 16):
+    """A local transformers classifier folder, loaded once, as MinD-Video classifies: a function from
+    clips (n, F, H, W, 3 uint8) to class probabilities, per frame (n * F, classes) with an image
+    classifier (ViT, ImageNet), or per clip (n, classes) with a video classifier (VideoMAE,
+    Kinetics-400) loaded for ``frames`` frames."""
     import torch
     from transformers import AutoImageProcessor, AutoModelForImageClassification, VideoMAEForVideoClassification
 
@@ -232,17 +220,22 @@ def hf_classifier_probabilities(folder: str | Path, items: np.ndarray, video: bo
     processor = AutoImageProcessor.from_pretrained(folder, local_files_only=True)
     if video:
         model = VideoMAEForVideoClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True,
-                                                               num_frames=items.shape[1])
+                                                               num_frames=frames)
     else:
         model = AutoModelForImageClassification.from_pretrained(folder, local_files_only=True, use_safetensors=True)
     model.eval()
-    out = []
-    with torch.no_grad():
+
+    @torch.no_grad()
+    def probabilities(clips: np.ndarray) -> np.ndarray:
+        items = clips if video else clips.reshape(-1, *clips.shape[2:])
+        out = []
         for start in range(0, len(items), batch_size):
             batch = items[start:start + batch_size]
             inputs = processor([list(clip) for clip in batch] if video else list(batch), return_tensors="pt")
             out.append(model(**inputs).logits.softmax(-1).numpy())
-    return np.concatenate(out)
+        return np.concatenate(out)
+
+    return probabilities
 
 
 def object_class_names() -> list[str]:
@@ -279,8 +272,9 @@ def generated_video_metrics(sets: dict, true_frames: np.ndarray, true_flow: np.n
     true_frame_probs, true_clip_probs, true_embeddings = _frame_classes(embed_frames, class_embeddings, logit_scale,
                                                                         true_frames)
     hf = {"vit": (False, "frame_vit"), "videomae": (True, "video_videomae")}
-    hf_true = {key: hf_classifier_probabilities(cfg[key], true_frames if video else true_frames.reshape(
-        -1, *true_frames.shape[2:]), video) for key, (video, _) in hf.items() if cfg[key]}
+    classifiers = {prefix: hf_classifier(cfg[key], video, true_frames.shape[1])
+                   for key, (video, prefix) in hf.items() if cfg[key]}
+    true_probs = {prefix: classify(true_frames) for prefix, classify in classifiers.items()}
     notes = [f"{prefix} N-way skipped: evaluate.video.{key} names no local transformers folder"
              for key, (_, prefix) in hf.items() if not cfg[key]]
     rows = []
@@ -294,20 +288,18 @@ def generated_video_metrics(sets: dict, true_frames: np.ndarray, true_flow: np.n
                                            num_trials=trials)
         method_rows += identification_rows("video_clip", clip_probs, true_clip_probs, ceiling_classes[1],
                                            num_trials=trials)
-        for key, (video, prefix) in hf.items():
-            if key in hf_true:
-                def probs(items):
-                    return hf_classifier_probabilities(cfg[key], items if video else items.reshape(-1, *items.shape[2:]),
-                                                       video)
-                method_rows += identification_rows(prefix, probs(clips), hf_true[key],
-                                                   probs(ceiling) if ceiling is not None else None, num_trials=trials)
+        for prefix, classify in classifiers.items():
+            method_rows += identification_rows(prefix, classify(clips), true_probs[prefix],
+                                               classify(ceiling) if ceiling is not None else None, num_trials=trials)
         mixed = np.stack([embeddings[_derangements(len(embeddings), 1, seed=frame)[0], frame]
                           for frame in range(embeddings.shape[1])], axis=1)
         method_rows.append({"metric": "clip_pcc", "value": float(clip_pcc(embeddings).mean()),
                             "chance": float(clip_pcc(mixed).mean()),
                             "ceiling": float(clip_pcc(ceiling_classes[2]).mean()) if ceiling is not None else np.nan,
                             "n": len(clips)})
-        method_rows += motion_rows(clips, true_flow, directions, ceiling)
+        method_rows += motion_rows(flow_targets(clips), true_flow, directions,
+                                   flow_targets(ceiling) if ceiling is not None else None,
+                                   ("generated_flow_epe", "generated_direction_acc"))
         rows += [{**row, "method": method} for row in method_rows]
     rows.append({"metric": "clip_pcc", "value": float(clip_pcc(true_embeddings).mean()), "chance": np.nan,
                  "ceiling": np.nan, "n": len(true_frames), "method": "true_clips"})

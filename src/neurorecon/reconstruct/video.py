@@ -213,7 +213,7 @@ def load_tiny_video_generator(folder: Path, vae, device: str = "cpu") -> VideoGe
 def _check_inputs(generator: VideoGenerator, init_clips: np.ndarray, keyframes: np.ndarray, flows: np.ndarray) -> None:
     embed_dim, flow_dim = generator.motion_tokens.config["embed_dim"], generator.motion_tokens.config["flow_dim"]
     if not len(init_clips) == len(keyframes) == len(flows):
-        raise ValueError(f"{len(init_clips)} blurry clips but {len(keyframes)} keyframe embeddings and {len(flows)} flows")
+        raise ValueError(f"{len(init_clips)} start clips but {len(keyframes)} keyframe embeddings and {len(flows)} flows")
     if keyframes.shape[1] != embed_dim:
         raise ValueError(f"the video generator {generator.name} takes {embed_dim}-d keyframe embeddings; the decoded "
                          f"ones are {keyframes.shape[1]}-d (use the CLIP model it was trained with)")
@@ -229,7 +229,7 @@ def _check_inputs(generator: VideoGenerator, init_clips: np.ndarray, keyframes: 
 def animate(generator: VideoGenerator, init_clips: np.ndarray, keyframes: np.ndarray, flows: np.ndarray, *,
             sampler: str, steps: int, guidance: float, strength: float, seed: int, batch_size: int = 16,
             progress=None) -> np.ndarray:
-    """One clip per (blurry clip, keyframe embedding, flow): uint8 (n, F, H, W, 3) at the VAE's size.
+    """One clip per (start clip, keyframe embedding, flow): uint8 (n, F, H, W, 3) at the VAE's size.
 
     ``init_clips`` are uint8 (n, F, h, w, 3) start clips of any size; ``strength`` in (0, 1] and
     ``guidance`` as in image sampling. Deterministic for a given ``seed`` and ``batch_size``.
@@ -281,14 +281,14 @@ def load_sparsectrl_pipeline(base: str | Path, motion_adapter: str | Path, spars
 def animate_sparsectrl(pipe, keyframe_images: np.ndarray, init_clips: np.ndarray, prompt: str, negative_prompt: str, *,
                        size: int, steps: int, guidance: float, seed: int, conditioning_scale: float = 1.0) -> np.ndarray:
     """NeuroClips' generation step with diffusers' pipeline: per clip, the keyframe image (uint8
-    H, W, 3) is the SparseCtrl control at frame 0, and the blurry clip (uint8 F, h, w, 3), encoded
+    H, W, 3) is the SparseCtrl control at frame 0, and the start clip (uint8 F, h, w, 3), encoded
     by the pipeline's VAE and noised to the first (noisiest) timestep, is the initial latents of a
     full sampling run: a low-frequency prior mixed into the noise, as in NeuroClips' pipeline.
     Returns uint8 clips (n, F, size, size, 3)."""
     from PIL import Image
 
     if len(keyframe_images) != len(init_clips):
-        raise ValueError(f"{len(keyframe_images)} keyframe images but {len(init_clips)} blurry clips")
+        raise ValueError(f"{len(keyframe_images)} keyframe images but {len(init_clips)} start clips")
     vae = pipe.vae
     frames = init_clips.shape[1]
     rng = torch.Generator().manual_seed(seed)
