@@ -94,8 +94,10 @@ CLIP_DIR = str(MODELS / "clip") if "clip" in SHIPPED else f"{STIM}/model"
 VAE_DIR = str(MODELS / "vae") if "vae" in SHIPPED else f"{VAE}/model"
 DIFF_DIR = str(MODELS / "diffusion") if "diffusion" in SHIPPED else f"{DIFF}/model"
 VIDEO_MODEL_DIR = str(MODELS / "video") if "video" in SHIPPED else f"{LAYOUT.folders.get('video_model')}/model"
-TINY_MODEL_DIRS = {"clip": CLIP_DIR, "vae": VAE_DIR, "diffusion": DIFF_DIR, "video": VIDEO_MODEL_DIR}
-# the folder `snakemake train_models` trains the four tiny models in, versioned by their settings
+SHAPE_MODEL_DIR = str(MODELS / "shape") if "shape" in SHIPPED else f"{LAYOUT.folders.get('shape_model')}/model"
+TINY_MODEL_DIRS = {"clip": CLIP_DIR, "vae": VAE_DIR, "diffusion": DIFF_DIR, "video": VIDEO_MODEL_DIR,
+                   "shape": SHAPE_MODEL_DIR}
+# the folder `snakemake train_models` trains the five tiny models in, versioned by their settings
 SHIP_VERSION = stage_version(
     {kind: training_settings(config[first][second]["tiny"]) for kind, (first, second) in SECTIONS.items()}
 )
@@ -130,14 +132,14 @@ def stage_config(*keys):
 
 
 def image_evaluation_config():
-    """The evaluate section without its video part, for the image and embedding metrics (whose
-    versions leave evaluate.video out too, so that editing it reruns only the video metrics)."""
-    return {key: value for key, value in stage_config("evaluate").items() if key != "video"}
+    """The evaluate section without its video and 3D parts, for the image and embedding metrics (whose
+    versions leave evaluate.video and evaluate.shape out too, so that editing them reruns only their metrics)."""
+    return {key: value for key, value in stage_config("evaluate").items() if key not in ("video", "shape")}
 
 
 def fmri_world_config():
-    """data.synthetic without its EEG / sEEG / video sections, which have their own rules and versions."""
-    return {k: v for k, v in stage_config("data", "synthetic").items() if k not in ("eeg", "seeg", "video")}
+    """data.synthetic without its EEG / sEEG / video / 3D sections, which have their own rules and versions."""
+    return {k: v for k, v in stage_config("data", "synthetic").items() if k not in ("eeg", "seeg", "video", "shapes")}
 
 
 def adapt_settings(*leave_out):
@@ -464,3 +466,61 @@ def image_stimuli_reports(wildcards):
     if LAYOUT.source == "cc2017":
         return {}
     return {"stimuli": STIMULI_TSV, "retrieval": rules.embed_stimuli.output.retrieval}
+
+
+# the 3D branch (rules/shape.smk): its folders, subjects and their fMRI-Shape layout
+SHAPE_DATA = LAYOUT.folders.get("data_shape")
+# the npy files: written under SHAPE_DATA for the synthetic world, read in place for fMRI-Shape
+SHAPE_ROOT = LAYOUT.shape_root
+SHAPE_LISTS = [f"{SHAPE_ROOT}/core_{split}_list.txt" for split in ("train", "test")]
+SHAPE_TARGETS = LAYOUT.folders.get("shape_targets")
+SHAPE_DECODE = LAYOUT.folders.get("decode_shape")
+SHAPE_MODEL = LAYOUT.folders.get("shape_model")
+SHAPE_RECON = LAYOUT.folders.get("reconstruct_shape")
+SHAPE_EVAL = LAYOUT.folders.get("evaluate_shape")
+SHAPE_SUBJECTS = LAYOUT.shape_subjects
+SHAPE_GENERATOR = RECON["shape"]["model"] if SHAPE_SUBJECTS else "none"
+# where the views, meshes and points of the objects lie (the synthetic world writes all three)
+SHAPE_FILES = (
+    {"views": f"{SHAPE_ROOT}/views", "meshes": f"{SHAPE_ROOT}/derivatives/groundtruth/meshes",
+     "points": f"{SHAPE_ROOT}/derivatives/groundtruth/points"}
+    if LAYOUT.synthetic
+    else {key: config["data"]["fmri-shape"].get(key) for key in ("views", "meshes", "points")}
+    if LAYOUT.source == "fmri-shape"
+    else {}
+)
+if LAYOUT.source == "fmri-shape" and not SHAPE_FILES["views"]:
+    SHAPE_FILES["views"] = f"{SHAPE_ROOT}/views"
+
+
+wildcard_constraints:
+    shape_subject="|".join(SHAPE_SUBJECTS) or "no-shape-subject",
+
+
+def shape_subject_number(wildcards):
+    """The folder number of a 3D subject (sub-0001 for shape01)."""
+    return int(wildcards.shape_subject[len("shape"):])
+
+
+def shape_generator_inputs(wildcards):
+    """What the 3D generator reads: the tiny shape model; for shap-e, the image generator that draws the pictures."""
+    if SHAPE_GENERATOR == "tiny":
+        return {"shape_config": tiny_model_file("shape", "config.json")}
+    if SHAPE_GENERATOR == "shap-e" and RECON["diffusion"]["model"] == "tiny":
+        return {
+            "diffusion_config": tiny_model_file("diffusion", "unet/config.json"),
+            "vae_config": tiny_model_file("vae", "config.json"),
+        }
+    return {}
+
+
+def shape_basis_input(wildcards):
+    """The tiny shape model, whose basis turns the objects' SDF grids into shape codes (tiny generator only)."""
+    return {"shape_config": tiny_model_file("shape", "config.json")} if SHAPE_GENERATOR == "tiny" else {}
+
+
+def shape_reconstructions(wildcards):
+    """A 3D subject's meshes, when a 3D generator is configured."""
+    if SHAPE_GENERATOR == "none":
+        return {}
+    return {"meshes": f"{SHAPE_RECON}/{wildcards.shape_subject}/meshes.npz"}

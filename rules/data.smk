@@ -78,3 +78,29 @@ if VIDEO_SUBJECTS:
             code=script_code_hash("synth_video.py"),
         script:
             "../workflow/scripts/synth_video.py"
+
+
+# the 3D world: objects seen turning, written in fMRI-Shape's layout
+if SHAPE_SUBJECTS:
+
+    rule synth_shapes:
+        output:
+            lists=SHAPE_LISTS,
+            objects=f"{SHAPE_DATA}/objects.tsv",
+            manifest=f"{SHAPE_DATA}/manifest.json",
+        log:
+            f"logs/data/shapes-{LAYOUT.versions.get('data_shape')}/synth_shapes.log",
+        benchmark:
+            f"{JOB_BENCHMARKS}/synth_shapes/data/shapes-{LAYOUT.versions.get('data_shape')}/synth_shapes.tsv"
+        conda:
+            "../envs/diffusion.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        params:
+            cfg=stage_config("data", "synthetic", "shapes"),
+            seed=config["data"]["synthetic"]["seed"],
+            code=script_code_hash("synth_shapes.py"),
+        script:
+            "../workflow/scripts/synth_shapes.py"

@@ -1,7 +1,8 @@
-# `snakemake train_models`: train the four tiny models with the config's tiny settings and ship them
+# `snakemake train_models`: train the five tiny models with the config's tiny settings and ship them
 # in models/ (the copies a default run loads). The training jobs are the ones a run with
 # `weights: train` uses, writing into results/models/shipped-<version>/ instead.
-# `snakemake train_video_model`: train and ship only the video UNet, on the three shipped models.
+# `snakemake train_video_model`: train and ship only the video UNet, on the three shipped models;
+# `snakemake train_shape_model`: only the shape generator, on the shipped CLIP.
 
 
 use rule train_tiny_clip as ship_tiny_clip with:
@@ -104,12 +105,51 @@ use rule train_tiny_video as ship_video_on_shipped with:
         code=script_code_hash("train_tiny_video.py"),
 
 
+use rule train_tiny_shape as ship_tiny_shape with:
+    input:
+        clip_config=rules.ship_tiny_clip.output.config,
+    output:
+        config=f"{SHIP}/shape/config.json",
+        weights=f"{SHIP}/shape/model.safetensors",
+        history=f"{SHIP}/shape/training.tsv",
+        manifest=f"{SHIP}/shape/manifest.json",
+    log:
+        f"logs/models/shipped-{SHIP_VERSION}/shape.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/ship_tiny_shape/models/shipped-{SHIP_VERSION}/shape.tsv"
+    params:
+        cfg=stage_config("reconstruct", "shape", "tiny"),
+        clip={"model": "tiny", "pretrained": None},
+        clip_dir=folder_above("input.clip_config", 1),
+        code=script_code_hash("train_tiny_shape.py"),
+
+
+use rule train_tiny_shape as ship_shape_on_shipped with:
+    input:
+        clip_config=str(MODELS / "clip" / "open_clip_config.json"),
+    output:
+        config=f"{SHIP}/shape-only/shape/config.json",
+        weights=f"{SHIP}/shape-only/shape/model.safetensors",
+        history=f"{SHIP}/shape-only/shape/training.tsv",
+        manifest=f"{SHIP}/shape-only/shape/manifest.json",
+    log:
+        f"logs/models/shipped-{SHIP_VERSION}/shape-only.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/ship_shape_on_shipped/models/shipped-{SHIP_VERSION}/shape.tsv"
+    params:
+        cfg=stage_config("reconstruct", "shape", "tiny"),
+        clip={"model": "tiny", "pretrained": None},
+        clip_dir=folder_above("input.clip_config", 1),
+        code=script_code_hash("train_tiny_shape.py"),
+
+
 rule train_models:
     input:
         clip=rules.ship_tiny_clip.output.manifest,
         vae=rules.ship_tiny_vae.output.manifest,
         diffusion=rules.ship_tiny_diffusion.output.manifest,
         video=rules.ship_tiny_video.output.manifest,
+        shape=rules.ship_tiny_shape.output.manifest,
     output:
         manifest=str(MODELS / "manifest.json"),
     log:
@@ -148,6 +188,30 @@ rule train_video_model:
         runtime=10,
     params:
         configs={"video": stage_config("reconstruct", "video", "tiny")},
+        models_dir=str(MODELS),
+        code=script_code_hash("train_models.py"),
+    script:
+        "../workflow/scripts/train_models.py"
+
+
+# ships into models/ like train_models, but only the shape generator (on the shipped CLIP)
+rule train_shape_model:
+    input:
+        shape=rules.ship_shape_on_shipped.output.manifest,
+    output:
+        stamp=f"{SHIP}/shape-only/shipped.txt",
+    log:
+        "logs/models/train_shape_model.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_shape_model/models/shipped-{SHIP_VERSION}.tsv"
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        configs={"shape": stage_config("reconstruct", "shape", "tiny")},
         models_dir=str(MODELS),
         code=script_code_hash("train_models.py"),
     script:

@@ -26,6 +26,12 @@ rule report:
             if VIDEO_GENERATOR != "none"
             else []
         ),
+        shape_metrics=expand(f"{SHAPE_EVAL}/{{shape_subject}}/metrics.tsv", shape_subject=SHAPE_SUBJECTS),
+        meshes=(
+            expand(f"{SHAPE_RECON}/{{shape_subject}}/meshes.npz", shape_subject=SHAPE_SUBJECTS)
+            if SHAPE_GENERATOR != "none"
+            else []
+        ),
     output:
         summary="results/summary.tsv",
         html="results/report.html",
@@ -52,6 +58,8 @@ rule report:
         sensor_subjects=SENSOR_SUBJECTS,
         shipped=SHIPPED,
         video_subjects=VIDEO_SUBJECTS,
+        shape_subjects=SHAPE_SUBJECTS,
+        shape_files=SHAPE_FILES,
         job_benchmarks=JOB_BENCHMARKS,
         unversioned_rules=["benchmark_data_efficiency", "benchmark_glm"],
     script:

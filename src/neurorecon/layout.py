@@ -15,6 +15,7 @@ from neurorecon.artifacts import stage_version
 RESULTS = "results"
 SENSOR_MODALITIES = ("eeg", "seeg")
 VIDEO_STAGES = ("data_video", "video_targets", "decode_video", "video_model", "reconstruct_video", "evaluate_video")
+SHAPE_STAGES = ("data_shape", "shape_targets", "decode_shape", "shape_model", "reconstruct_shape", "evaluate_shape")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Layout:
     shipped: dict[str, str]                # kinds of shipped tiny model the config loads -> their version
     video_subjects: list[str]              # subjects of the video world (video01, ...; [] when none)
     video_root: str                        # where their subjNN_*_fmri.pt and GT_*_3fps.pt files are read
+    shape_subjects: list[str]              # subjects of the 3D data (shape01, ...: sub-0001, ...; [] when none)
+    shape_root: str                        # where their sub-00NN/npy_data files and split lists are read
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
@@ -56,13 +59,15 @@ class Layout:
             unused |= {"adapt", "evaluate_adapt"}
         if not self.video_subjects:
             unused |= set(VIDEO_STAGES)
+        if not self.shape_subjects:
+            unused |= set(SHAPE_STAGES)
         for modality in SENSOR_MODALITIES:
             if not self.sensor_subjects[modality]:
                 unused |= set(self.sensor_stages(modality))
             elif modality not in self.sensor_images:
                 unused |= set(self.sensor_image_stages(modality))
         in_use = {stage: folder for stage, folder in self.folders.items() if stage not in unused}
-        shown = {"vae": "vae", "diffusion": "diffusion", "video_model": "video"}
+        shown = {"vae": "vae", "diffusion": "diffusion", "video_model": "video", "shape_model": "shape"}
         return {**in_use, **{stage: f"models/{kind}" for stage, kind in shown.items()
                              if kind in self.shipped and stage in in_use}}
 
@@ -80,8 +85,8 @@ def subjects_from_config(data: dict) -> list[str]:
         return [data["miyawaki"]["subject"]]
     if data["source"] == "nsd":
         return [f"{s:02d}" for s in data["nsd"]["subjects"]]
-    if data["source"] in ("things-eeg2", "muse", "cc2017"):
-        return []  # EEG or video only
+    if data["source"] in ("things-eeg2", "muse", "cc2017", "fmri-shape"):
+        return []  # EEG, video or 3D only
     return [str(s) for s in data[data["source"]]["subjects"]]
 
 
@@ -107,6 +112,16 @@ def video_subjects_from_config(data: dict) -> list[str]:
     return []
 
 
+def shape_subjects_from_config(data: dict) -> list[str]:
+    """Subjects of the 3D data: shape01, ... (folders sub-0001, ...), numbered for the synthetic
+    world, listed by the user for fMRI-Shape."""
+    if data["source"] == "synthetic":
+        return [f"shape{i + 1:02d}" for i in range(data["synthetic"]["shapes"]["n_subjects"])]
+    if data["source"] == "fmri-shape":
+        return [f"shape{s:02d}" for s in data["fmri-shape"]["subjects"]]
+    return []
+
+
 def _without(section: dict, keys: tuple[str, ...]) -> dict:
     return {k: v for k, v in section.items() if k not in keys}
 
@@ -127,10 +142,10 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
     source = config["data"]["source"]
     data = dict(config["data"])
     if "synthetic" in data:  # the EEG / sEEG recordings and the video world are versioned on their own
-        data["synthetic"] = _without(data["synthetic"], (*SENSOR_MODALITIES, "video"))
+        data["synthetic"] = _without(data["synthetic"], (*SENSOR_MODALITIES, "video", "shapes"))
     data_v = stage_version(data)
     versions = {"data": data_v}
-    evaluate = _without(config["evaluate"], ("video",))   # the image and embedding metrics' settings
+    evaluate = _without(config["evaluate"], ("video", "shape"))   # the image and embedding metrics' settings
     versions["preprocess"] = stage_version(_without(config["preprocess"], SENSOR_MODALITIES), [data_v])
     versions["stimuli"] = stage_version(config["stimuli"], [data_v, *shipped_parents.get("clip", [])])
     decode = config["decode"]
@@ -218,9 +233,42 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                          "video_model": f"{RESULTS}/models/video-{versions['video_model']}",
                          "reconstruct_video": f"{RESULTS}/reconstruct/video-{versions['reconstruct_video']}",
                          "evaluate_video": f"{RESULTS}/evaluate/video-{versions['evaluate_video']}"}
+    shape_folders, shape_root = {}, ""
+    if source in ("synthetic", "fmri-shape"):  # objects: their targets, decoders, generator, meshes, metrics
+        if source == "synthetic":
+            synthetic = config["data"]["synthetic"]
+            versions["data_shape"] = stage_version({**synthetic["shapes"], "seed": synthetic["seed"]})
+        else:
+            versions["data_shape"] = stage_version(config["data"]["fmri-shape"])
+        shape = recon["shape"]
+        # the tiny generator (and its shape-code basis) is trained in the CLIP's embedding space
+        clip_space = stage_version(config["stimuli"], shipped_parents.get("clip", []))
+        versions["shape_model"] = stage_version(shape["tiny"], [clip_space, *shipped_parents.get("shape", [])])
+        code_basis = [versions["shape_model"]] if shape["model"] == "tiny" else []
+        versions["shape_targets"] = stage_version(config["stimuli"], [versions["data_shape"], *code_basis,
+                                                                      *shipped_parents.get("clip", [])])
+        versions["decode_shape"] = stage_version(decode["shape"], [versions["data_shape"], versions["shape_targets"]])
+        image_unet = ([stage_version(recon["diffusion"], shipped_parents["diffusion"])] if "diffusion" in shipped_parents
+                      else [versions["diffusion"]])
+        pictures = [stage_version(recon["sampling"], image_unet)] if shape["model"] == "shap-e" else []
+        versions["reconstruct_shape"] = stage_version(
+            {key: shape[key] for key in ("model", "shap_e", "turntable_frames")},
+            [versions["decode_shape"], versions["shape_model"], *pictures])
+        versions["evaluate_shape"] = stage_version(config["evaluate"]["shape"], [versions["decode_shape"],
+                                                                        versions["reconstruct_shape"]])
+        shape_folders = {"data_shape": f"{RESULTS}/data/{'shapes' if source == 'synthetic' else source}-"
+                                       f"{versions['data_shape']}",
+                         "shape_targets": f"{RESULTS}/stimuli/shapes-{versions['shape_targets']}",
+                         "decode_shape": f"{RESULTS}/decode/shapes-{versions['decode_shape']}",
+                         "shape_model": f"{RESULTS}/models/shape-{versions['shape_model']}",
+                         "reconstruct_shape": f"{RESULTS}/reconstruct/shapes-{versions['reconstruct_shape']}",
+                         "evaluate_shape": f"{RESULTS}/evaluate/shapes-{versions['evaluate_shape']}"}
+        shape_root = (shape_folders["data_shape"] if source == "synthetic"
+                      else str(config["data"]["fmri-shape"]["root"]))
     folders = {
         **sensor_folders,
         **video_folders,
+        **shape_folders,
         "data": f"{RESULTS}/data/{source}-{data_v}",
         "preprocess": f"{RESULTS}/preprocess/fmri-{versions['preprocess']}",
         "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",
@@ -246,4 +294,5 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                   bids_root=bids_root, source=source, sensor_subjects=sensor_subjects_from_config(config["data"]),
                   sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]],
                   shipped=dict(shipped or {}), video_subjects=video_subjects_from_config(config["data"]),
-                  video_root=video_root)
+                  video_root=video_root, shape_subjects=shape_subjects_from_config(config["data"]),
+                  shape_root=shape_root)

@@ -1,12 +1,13 @@
 """The tiny models the project trains once and ships in ``models/``, loaded like pretrained weights.
 
 Real users never train CLIP or Stable Diffusion: they load them. The synthetic world's tiny CLIP,
-VAE, image UNet and video UNet are its "pretrained models", so by default (``<section>.tiny.weights: shipped``)
+VAE, image UNet, video UNet and shape generator are its "pretrained models", so by default (``<section>.tiny.weights: shipped``)
 a run loads the copies in ``models/`` through the same loaders as real weights instead of
 training them again (which is most of a default run's time on a CPU, and gives different weights
 on CPUs with other float kernels). ``weights: train`` trains them in the run instead;
-``snakemake train_models`` retrains all four with the config's tiny settings and replaces the
-shipped copies; ``snakemake train_video_model`` trains only the video UNet, from the shipped three.
+``snakemake train_models`` retrains all five with the config's tiny settings and replaces the
+shipped copies; ``snakemake train_video_model`` trains only the video UNet, from the shipped CLIP,
+VAE and image UNet, and ``snakemake train_shape_model`` only the shape generator, on the shipped CLIP.
 
 ``models/manifest.json`` records, per model, the settings it was trained with, the sha256 of
 every file and the training job's own manifest (code version, packages, git commit, host, time).
@@ -31,6 +32,7 @@ SECTIONS = {
     "vae": ("reconstruct", "vae"),
     "diffusion": ("reconstruct", "diffusion"),
     "video": ("reconstruct", "video"),
+    "shape": ("reconstruct", "shape"),
 }
 FILES = {
     "clip": ("open_clip_config.json", "open_clip_model.safetensors", "training.tsv"),
@@ -39,10 +41,11 @@ FILES = {
                   "scheduler/scheduler_config.json", "training.tsv"),
     "video": ("unet/config.json", "unet/diffusion_pytorch_model.safetensors", "motion_tokens/config.json",
               "motion_tokens/model.safetensors", "scheduler/scheduler_config.json", "training.tsv"),
+    "shape": ("config.json", "model.safetensors", "training.tsv"),
 }
 # the shipped models each kind works with: trained on the CLIP's embeddings in the VAE's latents (the
 # video UNet starts from the image UNet's layers, but once trained it needs only the CLIP and VAE)
-BUILT_ON = {"diffusion": ("clip", "vae"), "video": ("clip", "vae")}
+BUILT_ON = {"diffusion": ("clip", "vae"), "video": ("clip", "vae"), "shape": ("clip",)}
 
 
 class ShippedModelError(ValueError):
@@ -109,7 +112,7 @@ def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str) 
         raise ShippedModelError(
             f"{setting_name(kind)} differs from the shipped {kind} model ({detail}); set "
             f"{setting_name(kind)}.weights: train to train it with these settings, or run "
-            f"`snakemake train_models` to re-ship all four")
+            f"`snakemake train_models` to re-ship all five")
     for base, version in entry.get("built_on", {}).items():
         if shipped_version(models_dir, base) != version:
             raise ShippedModelError(
@@ -127,11 +130,13 @@ def check_shipped(config: Mapping[str, Any], models_dir: str | Path, kind: str) 
 
 def check_shipped_combination(config: Mapping[str, Any]) -> list[str]:
     """Messages for combinations a shipped generator cannot serve: the image UNet was trained on
-    the shipped CLIP's embeddings in the shipped VAE's latents, and so was the video UNet (checked
-    only where the config has video subjects to reconstruct)."""
-    from neurorecon.layout import video_subjects_from_config
+    the shipped CLIP's embeddings in the shipped VAE's latents, and so was the video UNet, and the shape
+    generator on the shipped CLIP's embeddings (the last two checked only where the config has video
+    or 3D subjects to reconstruct)."""
+    from neurorecon.layout import shape_subjects_from_config, video_subjects_from_config
 
-    in_use = {"diffusion": True, "video": bool(video_subjects_from_config(config["data"]))}
+    in_use = {"diffusion": True, "video": bool(video_subjects_from_config(config["data"])),
+              "shape": bool(shape_subjects_from_config(config["data"]))}
     return [f"{'.'.join(SECTIONS[kind])} uses the shipped tiny model, which was trained with the shipped "
             f"tiny {base}; set {'.'.join(SECTIONS[base])}.model: tiny with tiny.weights: shipped, or "
             f"{setting_name(kind)}.weights: train"

@@ -18,6 +18,7 @@ from neurorecon.decode.video import (
 from neurorecon.report.html import (
     clip_strips, condition_figure, loss_figure, motion_figure, reconstruction_grid, render_report,
 )
+from neurorecon.io.fmri_shape import true_views
 from neurorecon.report.summary import build_summary, summary_tsv
 from neurorecon.reconstruct.io import load_reconstructions
 from neurorecon.stimuli.images import load_stimulus_images
@@ -29,7 +30,7 @@ sensors = [path for modality in ("eeg", "seeg") for kind in ("metrics", "image_m
 sensors += [snakemake.input[key] for key in ("category_metrics", "category_image_metrics") if key in snakemake.input.keys()]
 tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
           for p in [*snakemake.input.metrics, *cross_subject, *sensors, *snakemake.input.image_metrics,
-                    *snakemake.input.video_metrics]]
+                    *snakemake.input.video_metrics, *snakemake.input.shape_metrics]]
 summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
 
@@ -106,6 +107,16 @@ for subject, path in zip(snakemake.params.video_subjects, videos):
         rows["generated, noise-free"] = generated["ceiling"][:GRID_COLUMNS]
     generated_video_figures.append(
         clip_strips(rows, shown, f"{subject}: true, start and generated clips (animated, {FPS} fps)", FPS))
+shape_figures = []
+for subject, path in zip(snakemake.params.shape_subjects, snakemake.input.get("meshes", [])):
+    meshes = load_reconstructions(Path(path))
+    shown = [str(s) for s in meshes["stim_ids"][:GRID_COLUMNS]]
+    rows = {"true": true_views(snakemake.params.shape_files["views"], shown, meshes["images"].shape[2]),
+            "reconstructed": meshes["images"][:GRID_COLUMNS]}
+    if "ceiling" in meshes:
+        rows["reconstructed, noise-free"] = meshes["ceiling"][:GRID_COLUMNS]
+    shape_figures.append(clip_strips(rows, shown, f"{subject}: the six scored views of true and reconstructed objects "
+                                                  "(animated)", 2))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text()) if "retrieval" in snakemake.input.keys() else None
@@ -118,7 +129,8 @@ write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snake
                                                        snakemake.params.versions, histories, grids, notes,
                                                        data_efficiency=benchmark, sensor_figures=sensor_figures,
                                                        costs=costs, provenance=provenance, video_figures=video_figures,
-                                                       generated_video_figures=generated_video_figures))
+                                                       generated_video_figures=generated_video_figures,
+                                                       shape_figures=shape_figures))
 # written last: the summary and report are this config's only when this sidecar names its hash
 write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
                inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],

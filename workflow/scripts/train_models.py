@@ -1,5 +1,5 @@
-"""Rules train_models and train_video_model: copy freshly trained tiny models into models/ and
-record them in its manifest (train_video_model: the video UNet only, beside the shipped three)."""
+"""Rules train_models, train_video_model and train_shape_model: copy freshly trained tiny models into
+models/ and record them in its manifest (the last two: one model only, beside the shipped others)."""
 
 from pathlib import Path
 

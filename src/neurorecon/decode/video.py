@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from neurorecon.artifacts import atomic_path, verify_artifact
+from neurorecon.decode.keyed import load_keyed, load_predictions, rows_of, save_keyed, save_predictions
 from neurorecon.decode.ridge import RidgeDecoder, fit_ridge
 
 FLOW_GRID = 4       # flow pooled on FLOW_GRID x FLOW_GRID cells
@@ -116,27 +117,15 @@ def save_video_decoders(decoders: dict[str, RidgeDecoder], folder: Path, info: d
         decoder.save(Path(folder) / kind, {**info, "target": kind})
 
 
-def _rows_of(stored_ids, stim_ids) -> list[int]:
-    """The rows of a saved file whose ``stored_ids`` are ``stim_ids``, in that order."""
-    index = {str(s): i for i, s in enumerate(stored_ids)}
-    return [index[str(s)] for s in stim_ids]
-
-
 def save_video_targets(path: Path, stim_ids, targets: dict[str, np.ndarray], n_frames: int) -> None:
     """Every segment's targets (keyframe, blurry, flow) by stim_id."""
-    with atomic_path(Path(path)) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, stim_ids=np.asarray([str(s) for s in stim_ids]), n_frames=n_frames,
-                     **{kind: targets[kind].astype(np.float32) for kind in TARGETS})
+    save_keyed(path, stim_ids, {kind: targets[kind] for kind in TARGETS}, n_frames=n_frames)
 
 
 def load_video_targets(path: Path, stim_ids=None) -> dict[str, np.ndarray]:
     """The targets :func:`save_video_targets` wrote (rows of ``stim_ids`` in order, if given), checked
     against their manifest."""
-    verify_artifact(path)
-    with np.load(path, allow_pickle=False) as data:
-        rows = slice(None) if stim_ids is None else _rows_of(data["stim_ids"], stim_ids)
-        return {kind: data[kind][rows] for kind in TARGETS}
+    return load_keyed(path, TARGETS, stim_ids)
 
 
 def save_test_frames(path: Path, stim_ids, frames: np.ndarray) -> None:
@@ -150,22 +139,15 @@ def load_test_frames(path: Path, stim_ids) -> np.ndarray:
     """Frames of the test segments ``stim_ids``, checked against their manifest."""
     verify_artifact(path)
     with np.load(path, allow_pickle=False) as data:
-        return data["frames"][_rows_of(data["stim_ids"], stim_ids)]
+        return data["frames"][rows_of(data["stim_ids"], stim_ids)]
 
 
 def save_video_predictions(path: Path, stim_ids, predicted: dict[str, np.ndarray],
                            ceiling: dict[str, np.ndarray] | None = None) -> None:
     """The test segments' decoded targets, and those decoded from noise-free samples where known."""
-    arrays = {**predicted, **{f"ceiling_{kind}": values for kind, values in (ceiling or {}).items()}}
-    with atomic_path(Path(path)) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, stim_ids=np.asarray([str(s) for s in stim_ids]),
-                     **{name: values.astype(np.float32) for name, values in arrays.items()})
+    save_predictions(path, stim_ids, predicted, ceiling)
 
 
 def load_video_predictions(path: Path) -> tuple[list[str], dict[str, np.ndarray], dict[str, np.ndarray] | None]:
     """(stim_ids, predicted, ceiling predictions or None), checked against their manifest."""
-    verify_artifact(path)
-    with np.load(path, allow_pickle=False) as data:
-        ceiling = {kind: data[f"ceiling_{kind}"] for kind in TARGETS} if f"ceiling_{TARGETS[0]}" in data else None
-        return [str(s) for s in data["stim_ids"]], {kind: data[kind] for kind in TARGETS}, ceiling
+    return load_predictions(path, TARGETS)

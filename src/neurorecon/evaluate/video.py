@@ -188,17 +188,19 @@ def pixel_rows(generated: np.ndarray, true: np.ndarray, ceiling: np.ndarray | No
 
 
 def identification_rows(prefix: str, predicted_probs: np.ndarray, true_probs: np.ndarray,
-                        ceiling_probs: np.ndarray | None, n_ways=(2, 50), num_trials: int = 100) -> list[dict]:
+                        ceiling_probs: np.ndarray | None, n_ways=(2, 50), num_trials: int = 100,
+                        true_classes: int = 3) -> list[dict]:
     """N-way top-1 rows (MinD-Video's n_way_top_k_acc) for class probabilities of generated items
     (frames or clips, flattened), with the ceiling's and chance (the same on mismatched pairs,
-    whose expectation is 3 / (N + 2) with MinD-Video's three true classes)."""
+    whose expectation is 3 / (N + 2) with MinD-Video's three true classes, 1 / N with MinD-3D's one)."""
     rows = []
     order = _derangements(len(true_probs), 1, seed=1)[0]
     for n_way in n_ways:
-        if predicted_probs.shape[1] < n_way + 2:
+        if predicted_probs.shape[1] < n_way - 1 + true_classes:
             continue
         def acc(probs, truth):
-            return float(n_way_top_k_acc(probs, truth, n_way, num_trials, rng=np.random.default_rng(n_way)).mean())
+            return float(n_way_top_k_acc(probs, truth, n_way, num_trials, rng=np.random.default_rng(n_way),
+                                         true_classes=true_classes).mean())
         rows.append({"metric": f"{prefix}_{n_way}way_top1", "value": acc(predicted_probs, true_probs),
                      "chance": acc(predicted_probs, true_probs[order]),
                      "ceiling": acc(ceiling_probs, true_probs) if ceiling_probs is not None else np.nan,

@@ -249,3 +249,18 @@ def img2img(generator_model: ImageGenerator, init_images: np.ndarray, embeddings
                                  strength=strength, guidance=guidance, rng=rng)
         out.append(decode_latents(generator_model.vae, latents.cpu().numpy()))
     return np.concatenate(out)
+
+
+def draw_images(image_generator: dict, starts: np.ndarray, embeddings: np.ndarray, *, vae, device: str = "cpu"
+                ) -> np.ndarray:
+    """Images drawn by the configured image generator from start images (uint8, any size) and
+    decoded embeddings: how the video and 3D branches get a keyframe or an object's picture.
+    ``image_generator`` holds its config section (``diffusion``), folder (``dir``) and ``sampling``."""
+    image_cfg, sampling = image_generator["diffusion"], image_generator["sampling"]
+    if image_cfg["model"] == "tiny":
+        model = load_tiny_generator(Path(image_generator["dir"]), vae, device=device)
+    else:
+        model = load_unclip_generator(image_cfg["model"], sampling["noise_level"], device=device)
+    return img2img(model, starts, embeddings, sampler=sampling["sampler"], steps=sampling["steps"],
+                   guidance=sampling["guidance"], strength=sampling["strength"], seed=sampling["seed"],
+                   batch_size=sampling["batch_size"])

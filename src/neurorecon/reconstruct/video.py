@@ -357,22 +357,15 @@ def generate_clips(video_cfg: dict, start_clips: np.ndarray, keyframes: np.ndarr
                         batch_size=sampling["batch_size"], progress=progress)
         name = generator.name
     elif video_cfg["model"] == "sparsectrl":
-        from neurorecon.reconstruct.diffusion import img2img, load_tiny_generator, load_unclip_generator
+        from neurorecon.reconstruct.diffusion import draw_images
 
         spec = video_cfg["sparsectrl"]
         missing = [key for key in ("base", "motion_adapter", "controlnet") if not spec[key]]
         if missing:
             raise ValueError(f"reconstruct.video.model is sparsectrl but reconstruct.video.sparsectrl."
                              f"{', '.join(missing)} is not set (a folder or hub id)")
-        image_cfg, image_sampling = image_generator["diffusion"], image_generator["sampling"]
-        if image_cfg["model"] == "tiny":
-            image_model = load_tiny_generator(Path(image_generator["dir"]), vae, device=device)
-        else:
-            image_model = load_unclip_generator(image_cfg["model"], image_sampling["noise_level"], device=device)
-        keyframe_images = img2img(image_model, start_clips[:, keyframe_index(start_clips.shape[1])], keyframes,
-                                  sampler=image_sampling["sampler"], steps=image_sampling["steps"],
-                                  guidance=image_sampling["guidance"], strength=image_sampling["strength"],
-                                  seed=image_sampling["seed"], batch_size=image_sampling["batch_size"])
+        keyframe_images = draw_images(image_generator, start_clips[:, keyframe_index(start_clips.shape[1])], keyframes,
+                                      vae=vae, device=device)
         pipe = load_sparsectrl_pipeline(spec["base"], spec["motion_adapter"], spec["controlnet"], device=device)
         clips = animate_sparsectrl(pipe, keyframe_images, start_clips, spec["prompt"], spec["negative_prompt"],
                                    size=spec["size"], steps=sampling["steps"], guidance=sampling["guidance"],

@@ -203,7 +203,7 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
                   grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None,
                   sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None,
                   provenance: dict | None = None, video_figures: list[str] = (),
-                  generated_video_figures: list[str] = ()) -> str:
+                  generated_video_figures: list[str] = (), shape_figures: list[str] = ()) -> str:
     """The report as one HTML string (figures inline, no external files). ``caption_retrieval``: the
     stimulus CLIP's caption retrieval (None where the stimuli are movies only); ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
@@ -211,7 +211,8 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
     modality; ``costs``: wall time and peak memory per rule (``neurorecon.report.costs.rule_costs``);
     ``provenance``: the config hash, data source and time the report states at its top;
     ``video_figures``: true and decoded frames and motion of the video subjects;
-    ``generated_video_figures``: their true, start and generated clips, animated."""
+    ``generated_video_figures``: their true, start and generated clips, animated;
+    ``shape_figures``: true against reconstructed objects of the 3D subjects."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     stages = pd.DataFrame({"stage": list(folders), "version": [versions[s] for s in folders],
@@ -292,6 +293,21 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
                 "and generator on noise-free samples.</p>",
                 table_html(generated_video_table(generated)), *generated_video_figures,
             ]
+    if (summary["output"] == "mesh").any():
+        parts += [
+            "<h2>3D: objects decoded into meshes</h2>",
+            "<p class='note'><b>ridge</b>: decoders from an object's responses (frames 2-7 averaged) to the CLIP "
+            "embedding of its six views (2-way identification), its shape code (correlation with the truth), its "
+            "colour (mean absolute RGB error, lower is better) and a blurry front view. <b>generated</b>: the meshes, "
+            "scored as MinD-3D does: <b>chamfer_distance</b> (squared, both directions summed) and <b>emd</b> on "
+            "surface points after centring, principal-axis alignment and scaling into a radius-0.5 sphere (lower is "
+            "better), <b>fscore</b> at the configured threshold, <b>voxel_iou</b>, <b>semantic_*_Nway_top1</b> on six "
+            "rendered views (the true view's top-1 class; chance 1/N) and <b>category_accuracy</b> by a judge "
+            "trained on the training objects' true voxels. Chance: each reconstruction against another test object; "
+            "ceiling: the same decoders and generator on noise-free responses. Below: the six views of true and "
+            "reconstructed objects (animated), where ground truth is known.</p>",
+            table_html(mean_table(summary, "mesh")), *shape_figures,
+        ]
     if data_efficiency is not None:
         wide_benchmark = data_efficiency.pivot_table(index=["metric", "method"], columns="fraction",
                                                      values="value", sort=False).reset_index()

@@ -168,6 +168,16 @@ def lowlevel_features(images: np.ndarray, grid: int = LOWLEVEL_GRID) -> np.ndarr
     return opponent.reshape(n, grid, height // grid, grid, width // grid, 3).mean(axis=(2, 4))
 
 
+def retinotopic_weights(n_voxels: int, grid: int, rng: np.random.Generator, sigma: float = 1.2) -> np.ndarray:
+    """Early-visual voxels' weights on flattened ``lowlevel_features`` (voxels x grid*grid*3): a
+    Gaussian receptive field (``sigma`` cells) at a random place times random opponent-colour gains."""
+    centres = rng.uniform(0, grid, (n_voxels, 2))
+    cells = np.stack(np.meshgrid(np.arange(grid) + 0.5, np.arange(grid) + 0.5, indexing="ij"), -1).reshape(-1, 2)
+    fields = np.exp(-((cells[None] - centres[:, None]) ** 2).sum(-1) / (2 * sigma ** 2))       # voxels x cells
+    channels = rng.normal(0, 1, (n_voxels, 3))
+    return (fields[:, :, None] * channels[:, None, :]).reshape(n_voxels, -1)
+
+
 def semantic_features(scenes: list[Scene]) -> np.ndarray:
     """One-hot shape, colour and background, plus size and position: (n, 19)."""
     colour_names = list(COLOURS)

@@ -29,7 +29,9 @@ import pandas as pd
 from neurorecon.artifacts import atomic_path, write_json_atomic, write_text_atomic
 from neurorecon.preprocess.hrf import double_gamma_hrf, hrf_regressors
 from neurorecon.synth.fmri import ar1_noise
-from neurorecon.synth.scenes import Scene, draw_scene, lowlevel_features, sample_scenes, semantic_features
+from neurorecon.synth.scenes import (
+    Scene, draw_scene, lowlevel_features, retinotopic_weights, sample_scenes, semantic_features,
+)
 from neurorecon.synth.world import semantic_latent
 
 FPS = 3
@@ -92,7 +94,8 @@ def motion_responses(clips: list[Clip], preferred: np.ndarray, speed_exponent: n
     return tuning * speeds[:, None] ** speed_exponent[None]
 
 
-def _zscore(values: np.ndarray) -> np.ndarray:
+def zscore_columns(values: np.ndarray) -> np.ndarray:
+    """Each column to zero mean and unit variance (constant columns to zero)."""
     return (values - values.mean(0)) / np.where(values.std(0) > 0, values.std(0), 1.0)
 
 
@@ -104,19 +107,13 @@ def segment_responses(frames: np.ndarray, clips: list[Clip], cfg: dict, rng: np.
     """
     n_evc, n_hvc, n_mt = cfg["voxels"]["evc"], cfg["voxels"]["hvc"], cfg["voxels"]["mt"]
     features = lowlevel_features(frames.reshape(-1, *frames.shape[2:])).reshape(len(clips), FRAMES, -1).mean(axis=1)
-    grid = int(np.sqrt(features.shape[1] // 3))
-    centres = rng.uniform(0, grid, (n_evc, 2))
-    cells = np.stack(np.meshgrid(np.arange(grid) + 0.5, np.arange(grid) + 0.5, indexing="ij"), -1).reshape(-1, 2)
-    fields = np.exp(-((cells[None] - centres[:, None]) ** 2).sum(-1) / (2 * 1.2 ** 2))          # voxels x cells
-    channels = rng.normal(0, 1, (n_evc, 3))
-    weights = (fields[:, :, None] * channels[:, None, :]).reshape(n_evc, -1)                  # voxels x (cells*3)
-    evc = features @ weights.T
+    evc = features @ retinotopic_weights(n_evc, int(np.sqrt(features.shape[1] // 3)), rng).T
     latent = semantic_latent(semantic_features([clip.scene for clip in clips]), cfg["latent_dim"], rng)
     hvc = latent @ rng.normal(0, 1, (cfg["latent_dim"], n_hvc))
     preferred = rng.uniform(0, 2 * np.pi, n_mt)
     speed_exponent = rng.uniform(0.0, 1.5, n_mt)
     mt = motion_responses(clips, preferred, speed_exponent)
-    responses = np.concatenate([_zscore(evc), _zscore(hvc), _zscore(mt)], axis=1) * cfg["signal_pct"]
+    responses = np.concatenate([zscore_columns(evc), zscore_columns(hvc), zscore_columns(mt)], axis=1) * cfg["signal_pct"]
     roi = np.repeat([1, 2, 3], [n_evc, n_hvc, n_mt])
     return responses, roi, {"preferred_direction": preferred, "speed_exponent": speed_exponent, "semantic": latent}
 
