@@ -95,8 +95,13 @@ VAE_DIR = str(MODELS / "vae") if "vae" in SHIPPED else f"{VAE}/model"
 DIFF_DIR = str(MODELS / "diffusion") if "diffusion" in SHIPPED else f"{DIFF}/model"
 VIDEO_MODEL_DIR = str(MODELS / "video") if "video" in SHIPPED else f"{LAYOUT.folders.get('video_model')}/model"
 SHAPE_MODEL_DIR = str(MODELS / "shape") if "shape" in SHIPPED else f"{LAYOUT.folders.get('shape_model')}/model"
-TINY_MODEL_DIRS = {"clip": CLIP_DIR, "vae": VAE_DIR, "diffusion": DIFF_DIR, "video": VIDEO_MODEL_DIR,
-                   "shape": SHAPE_MODEL_DIR}
+TINY_MODEL_DIRS = {
+    "clip": CLIP_DIR,
+    "vae": VAE_DIR,
+    "diffusion": DIFF_DIR,
+    "video": VIDEO_MODEL_DIR,
+    "shape": SHAPE_MODEL_DIR,
+}
 # the folder `snakemake train_models` trains the five tiny models in, versioned by their settings
 SHIP_VERSION = stage_version(
     {kind: training_settings(config[first][second]["tiny"]) for kind, (first, second) in SECTIONS.items()}
@@ -482,12 +487,17 @@ SHAPE_SUBJECTS = LAYOUT.shape_subjects
 SHAPE_GENERATOR = RECON["shape"]["model"] if SHAPE_SUBJECTS else "none"
 # where the views, meshes and points of the objects lie (the synthetic world writes all three)
 SHAPE_FILES = (
-    {"views": f"{SHAPE_ROOT}/views", "meshes": f"{SHAPE_ROOT}/derivatives/groundtruth/meshes",
-     "points": f"{SHAPE_ROOT}/derivatives/groundtruth/points"}
+    {
+        "views": f"{SHAPE_ROOT}/views",
+        "meshes": f"{SHAPE_ROOT}/derivatives/groundtruth/meshes",
+        "points": f"{SHAPE_ROOT}/derivatives/groundtruth/points",
+    }
     if LAYOUT.synthetic
-    else {key: config["data"]["fmri-shape"].get(key) for key in ("views", "meshes", "points")}
-    if LAYOUT.source == "fmri-shape"
-    else {}
+    else (
+        {key: config["data"]["fmri-shape"].get(key) for key in ("views", "meshes", "points")}
+        if LAYOUT.source == "fmri-shape"
+        else {}
+    )
 )
 if LAYOUT.source == "fmri-shape" and not SHAPE_FILES["views"]:
     SHAPE_FILES["views"] = f"{SHAPE_ROOT}/views"
@@ -499,7 +509,7 @@ wildcard_constraints:
 
 def shape_subject_number(wildcards):
     """The folder number of a 3D subject (sub-0001 for shape01)."""
-    return int(wildcards.shape_subject[len("shape"):])
+    return int(wildcards.shape_subject[len("shape") :])
 
 
 def shape_generator_inputs(wildcards):

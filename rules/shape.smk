@@ -39,7 +39,8 @@ if SHAPE_SUBJECTS:
         input:
             unpack(clip_model_input),
             unpack(shape_basis_input),
-            lists=SHAPE_LISTS,
+            train_list=SHAPE_LISTS[0],
+            test_list=SHAPE_LISTS[1],
         output:
             targets=f"{SHAPE_TARGETS}/targets.npz",
             manifest=f"{SHAPE_TARGETS}/manifest.json",
@@ -61,13 +62,14 @@ if SHAPE_SUBJECTS:
             model_dir=CLIP_DIR,
             shape_dir=SHAPE_MODEL_DIR,
             files=SHAPE_FILES,
-            data_dir=folder_above("input.lists", 1),
+            data_dir=folder_above("input.train_list", 1),
         script:
             "../workflow/scripts/shape_targets.py"
 
     rule decode_shape:
         input:
-            lists=SHAPE_LISTS,
+            train_list=SHAPE_LISTS[0],
+            test_list=SHAPE_LISTS[1],
             targets=rules.shape_targets.output.targets,
         output:
             predictions=f"{SHAPE_DECODE}/{{shape_subject}}/predictions.npz",
@@ -84,7 +86,7 @@ if SHAPE_SUBJECTS:
             runtime=20,
         params:
             cfg=stage_config("decode", "shape"),
-            data_dir=folder_above("input.lists", 1),
+            data_dir=folder_above("input.train_list", 1),
             code=script_code_hash("decode_shape.py"),
         script:
             "../workflow/scripts/decode_shape.py"
@@ -126,7 +128,8 @@ if SHAPE_SUBJECTS:
         input:
             unpack(clip_model_input),
             unpack(shape_reconstructions),
-            lists=SHAPE_LISTS,
+            train_list=SHAPE_LISTS[0],
+            test_list=SHAPE_LISTS[1],
             predictions=rules.decode_shape.output.predictions,
             targets=rules.shape_targets.output.targets,
         output:
@@ -149,7 +152,7 @@ if SHAPE_SUBJECTS:
             clip=stage_config("stimuli", "clip"),
             clip_dir=CLIP_DIR,
             files=SHAPE_FILES,
-            data_dir=folder_above("input.lists", 1),
+            data_dir=folder_above("input.train_list", 1),
             code=script_code_hash("evaluate_shape.py"),
         script:
             "../workflow/scripts/evaluate_shape.py"

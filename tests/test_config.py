@@ -78,6 +78,7 @@ SENSOR_LOWLEVEL = {"lowlevel_eeg", "lowlevel_seeg"}
 
 
 VIDEO_GENERATION = {"video_model", "reconstruct_video", "evaluate_video"}
+SHAPE_BRANCH = {"shape_model", "shape_targets", "decode_shape", "reconstruct_shape", "evaluate_shape"}
 
 
 @pytest.mark.parametrize("section, expected", [
@@ -91,10 +92,15 @@ VIDEO_GENERATION = {"video_model", "reconstruct_video", "evaluate_video"}
     (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
                                              "shared", "adapt", "evaluate_shared", "evaluate_adapt", "decode_eeg", "evaluate_eeg",
                                              "decode_seeg", "evaluate_seeg", *SENSOR_IMAGES,
-                                             "video_targets", "decode_video", *VIDEO_GENERATION}),
+                                             "video_targets", "decode_video", *VIDEO_GENERATION, *SHAPE_BRANCH}),
     (("reconstruct", "video", "sampling", "guidance"), {"reconstruct_video", "evaluate_video"}),
     (("reconstruct", "video", "tiny", "epochs"), VIDEO_GENERATION),
     (("evaluate", "video", "num_trials"), {"evaluate_video"}),
+    # the shape code is in the generator's basis, so retraining it moves the targets and decoders too
+    (("reconstruct", "shape", "tiny", "epochs"), SHAPE_BRANCH),
+    (("reconstruct", "shape", "turntable_frames"), {"reconstruct_shape", "evaluate_shape"}),
+    (("evaluate", "shape", "num_trials"), {"evaluate_shape"}),
+    (("data", "synthetic", "shapes", "n_test_objects"), {"data_shape", *SHAPE_BRANCH} - {"shape_model"}),
 ])
 def test_generative_models_are_versioned_apart_from_sampling(section, expected):
     base = build_layout(load_config("tiny")).folders

@@ -91,9 +91,15 @@ def test_the_shipped_generators_need_the_shipped_clip_and_vae(default_config):
     with pytest.raises(ConfigError, match=r"reconstruct\.video uses the shipped tiny model.*tiny clip"):
         check_config_combinations(config)
     config["data"]["synthetic"]["video"]["n_subjects"] = 0      # no video to reconstruct: no video model needed
+    config["data"]["synthetic"]["shapes"]["n_subjects"] = 0
     check_config_combinations(config)
     config["data"]["synthetic"]["video"]["n_subjects"] = 1
     config["reconstruct"]["video"]["tiny"]["weights"] = "train"
+    check_config_combinations(config)
+    config["data"]["synthetic"]["shapes"]["n_subjects"] = 1
+    with pytest.raises(ConfigError, match=r"reconstruct\.shape uses the shipped tiny model.*tiny clip"):
+        check_config_combinations(config)
+    config["reconstruct"]["shape"]["tiny"]["weights"] = "train"
     check_config_combinations(config)
 
 

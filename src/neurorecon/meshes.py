@@ -70,6 +70,15 @@ def load_mesh(path: str | Path):
     return mesh
 
 
+def truth_mesh(folder: Path, uid: str):
+    """An object's ground-truth mesh, ``<folder>/<uid>.<ply|obj|glb|off|stl>``."""
+    for suffix in MESH_SUFFIXES:
+        path = Path(folder) / f"{uid}{suffix}"
+        if path.is_file():
+            return load_mesh(path)
+    raise FileNotFoundError(f"{folder}: no mesh for object {uid} ({uid}.ply, .obj, .glb, .off or .stl)")
+
+
 def principal_frame(points: np.ndarray) -> np.ndarray:
     """Rotation (3, 3) onto the points' principal axes (largest variance first), each axis's sign
     chosen so that the points' third moment along it is positive (the axes' signs are otherwise arbitrary)."""
@@ -110,16 +119,34 @@ def _centre_of_mass(mesh) -> np.ndarray:
 
 
 def voxel_occupancy(mesh, resolution: int = 32, extent: float = 0.5) -> np.ndarray:
-    """Which cells of a resolution^3 grid over [-extent, extent]^3 have their centre inside the mesh
-    (VTK's enclosed-points test on the closed surface), bool (R, R, R)."""
-    import pyvista
-
-    axis = (np.arange(resolution) + 0.5) / resolution * 2 * extent - extent
-    centres = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
-    faces = np.hstack([np.full((len(mesh.faces), 1), 3), mesh.faces]).ravel()
-    surface = pyvista.PolyData(np.asarray(mesh.vertices, dtype=np.float64), faces)
-    selected = pyvista.PolyData(centres).select_interior_points(surface, check_surface=False)
-    return selected.point_data["selected_points"].astype(bool).reshape(resolution, resolution, resolution)
+    """Which cells of a resolution^3 grid over [-extent, extent]^3 have their centre inside a closed
+    mesh, bool (R, R, R): along each column of cell centres (a ray in z) the surface is crossed an
+    odd number of times below an inside centre (ray parity; every triangle is tested only against
+    the columns under its bounding box)."""
+    triangles = np.asarray(mesh.triangles, dtype=np.float64)                  # (T, 3 corners, xyz)
+    grid = lambda values: (values + extent) / (2 * extent) * resolution - 0.5  # noqa: E731  cell-centre units
+    low = np.clip(np.ceil(grid(triangles[:, :, :2].min(axis=1))), 0, resolution).astype(int)
+    high = np.clip(np.floor(grid(triangles[:, :, :2].max(axis=1))), -1, resolution - 1).astype(int)
+    span = np.maximum(high - low + 1, 0)                                      # columns under each triangle, x and y
+    per_triangle = span[:, 0] * span[:, 1]
+    owner = np.repeat(np.arange(len(triangles)), per_triangle)
+    offset = np.arange(len(owner)) - np.repeat(np.cumsum(per_triangle) - per_triangle, per_triangle)
+    i = low[owner, 0] + offset // np.maximum(span[owner, 1], 1)
+    j = low[owner, 1] + offset % np.maximum(span[owner, 1], 1)
+    centres = (np.stack([i, j], axis=1) + 0.5) / resolution * 2 * extent - extent
+    a, b, c = triangles[owner, 0], triangles[owner, 1], triangles[owner, 2]
+    e1, e2, d = b[:, :2] - a[:, :2], c[:, :2] - a[:, :2], centres - a[:, :2]
+    det = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
+    valid = np.abs(det) > 1e-15
+    det = np.where(valid, det, 1.0)
+    u = (d[:, 0] * e2[:, 1] - e2[:, 0] * d[:, 1]) / det
+    v = (e1[:, 0] * d[:, 1] - d[:, 0] * e1[:, 1]) / det
+    hit = valid & (u >= 0) & (v >= 0) & (u + v < 1)
+    z = a[:, 2] + u * (b[:, 2] - a[:, 2]) + v * (c[:, 2] - a[:, 2])
+    first_above = np.clip(np.floor(grid(z[hit])).astype(int) + 1, 0, resolution)  # first centre above the crossing
+    crossings = np.zeros((resolution, resolution, resolution + 1), dtype=np.int64)
+    np.add.at(crossings, (i[hit], j[hit], first_above), 1)
+    return (np.cumsum(crossings, axis=2)[:, :, :resolution] % 2) == 1
 
 
 def normalised_mesh(mesh, align: bool = True):

@@ -28,8 +28,8 @@ def _load_triton_first() -> None:
     VTK 9.7). Loaded first, both work."""
     import importlib.util
 
-    if importlib.util.find_spec("triton") is not None:
-        import triton  # noqa: F401
+    if importlib.util.find_spec("triton") is not None:   # installed with torch's CUDA wheels; not ours to list
+        importlib.import_module("triton")
 
 
 class Renderer:

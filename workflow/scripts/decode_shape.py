@@ -38,7 +38,7 @@ if truth.is_file():
     clean_x, _ = load_subject(root, number, objects, cfg["frames"], clean=clean).select("test")
     ceiling = {kind: decoder.predict(clean_x) for kind, decoder in decoders.items()}
 save_predictions(Path(snakemake.output.predictions), test_rows["stim_id"], predicted, ceiling)
-write_manifest(out, stage="decode", config=cfg, inputs=[*snakemake.input.lists, snakemake.input.targets],
+write_manifest(out, stage="decode", config=cfg, inputs=[snakemake.input.train_list, snakemake.input.test_list, snakemake.input.targets],
                outputs=[snakemake.output.predictions, out / "decoders"], started=started,
                code_version=snakemake.params.code,
                extra={"subject": subject, "alphas": {kind: decoder.alpha for kind, decoder in decoders.items()},

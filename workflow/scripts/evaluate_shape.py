@@ -21,8 +21,10 @@ from neurorecon.evaluate.shape import (
     semantic_rows, torchvision_vit_h14,
 )
 from neurorecon.evaluate.video import class_probabilities
-from neurorecon.io.fmri_shape import read_object_lists, true_views, truth_mesh, truth_points
-from neurorecon.meshes import load_mesh, mesh_sdf_grid, normalised_mesh, normalised_points, voxel_occupancy
+from neurorecon.io.fmri_shape import read_object_lists, true_views, truth_points
+from neurorecon.meshes import (
+    load_mesh, mesh_sdf_grid, normalised_mesh, normalised_points, truth_mesh, voxel_occupancy,
+)
 from neurorecon.reconstruct.io import load_reconstructions
 from neurorecon.reconstruct.models import best_device, clip_location
 from neurorecon.stimuli.clip import embed_images, embed_texts, load_clip

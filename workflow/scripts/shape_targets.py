@@ -14,8 +14,8 @@ from PIL import Image
 from neurorecon.artifacts import write_manifest
 from neurorecon.decode.shape import blurry_view, object_colour, save_shape_targets
 from neurorecon.evaluate.shape import occupancy_features
-from neurorecon.io.fmri_shape import read_object_lists, truth_mesh, view_paths
-from neurorecon.meshes import mesh_sdf_grid
+from neurorecon.io.fmri_shape import read_object_lists, view_paths
+from neurorecon.meshes import mesh_sdf_grid, truth_mesh
 from neurorecon.reconstruct.models import best_device
 from neurorecon.reconstruct.shape import load_tiny_shape_model
 from neurorecon.stimuli.clip import embed_images, load_clip
@@ -44,7 +44,7 @@ if arrays["grid"]:
         targets["shape"] = basis.encode(grids)
 save_shape_targets(Path(snakemake.output.targets), objects["uid"], targets)
 write_manifest(Path(snakemake.output.manifest).parent, stage="stimuli", config=clip_cfg,
-               inputs=[*snakemake.input.lists], outputs=[snakemake.output.targets], started=started,
+               inputs=[snakemake.input.train_list, snakemake.input.test_list], outputs=[snakemake.output.targets], started=started,
                code_version=snakemake.params.code,
                extra={"clip_model": bundle.name, "objects": int(len(objects)), "targets": sorted(targets),
                       "meshes": bool(arrays["grid"])})

@@ -118,17 +118,6 @@ def view_paths(views_root: Path, uid: str) -> list[Path]:
     return paths
 
 
-def truth_mesh(folder: Path, uid: str):
-    """An object's ground-truth mesh, ``<folder>/<uid>.<ply|obj|glb|off|stl>``."""
-    from neurorecon.meshes import MESH_SUFFIXES, load_mesh
-
-    for suffix in MESH_SUFFIXES:
-        path = Path(folder) / f"{uid}{suffix}"
-        if path.is_file():
-            return load_mesh(path)
-    raise InputDataError(Path(folder), f"no mesh for object {uid} ({uid}.ply, .obj, .glb, .off or .stl)")
-
-
 def truth_points(folder: Path, uid: str, count: int) -> np.ndarray:
     """An object's ground-truth point cloud ``<folder>/<uid>.npy`` (n >= count, 3), its first ``count`` points."""
     path = Path(folder) / f"{uid}.npy"
