@@ -46,6 +46,7 @@ include: "rules/models.smk"
 include: "rules/evaluate.smk"
 include: "rules/sensor_images.smk"
 include: "rules/video.smk"
+include: "rules/regions.smk"
 
 
 if LAYOUT.source == "muse":

@@ -138,8 +138,8 @@ def stage_config(*keys):
 
 def image_evaluation_config():
     """The evaluate section without its video and 3D parts, for the image and embedding metrics (whose
-    versions leave evaluate.video and evaluate.shape out too, so that editing them reruns only their metrics)."""
-    return {key: value for key, value in stage_config("evaluate").items() if key not in ("video", "shape")}
+    versions leave evaluate.video, .shape and .regions out too, so that editing them reruns only their own)."""
+    return {key: value for key, value in stage_config("evaluate").items() if key not in ("video", "shape", "regions")}
 
 
 def fmri_world_config():
@@ -467,8 +467,8 @@ def video_reconstructions(wildcards):
 
 
 def image_stimuli_reports(wildcards):
-    """The image stimuli's table and caption retrieval, for the report (none where the data are movies only)."""
-    if LAYOUT.source == "cc2017":
+    """The image stimuli's table and caption retrieval, for the report (none where the data are movies or objects only)."""
+    if LAYOUT.source in ("cc2017", "fmri-shape"):
         return {}
     return {"stimuli": STIMULI_TSV, "retrieval": rules.embed_stimuli.output.retrieval}
 
@@ -534,3 +534,24 @@ def shape_reconstructions(wildcards):
     if SHAPE_GENERATOR == "none":
         return {}
     return {"meshes": f"{SHAPE_RECON}/{wildcards.shape_subject}/meshes.npz"}
+
+
+# region analysis (rules/regions.smk): decoders refitted per region, for each branch the config runs
+REGIONS = config["evaluate"]["regions"]["enabled"]
+REGIONS_IMAGE = LAYOUT.folders.get("regions_image")
+REGIONS_VIDEO = LAYOUT.folders.get("regions_video")
+REGIONS_SHAPE = LAYOUT.folders.get("regions_shape")
+# the synthetic video world's voxel labels (in its ground truth) and the 3D flatmap's region map
+VIDEO_ROI_LABELS = {1: "EVC", 2: "HVC", 3: "MT"}
+SHAPE_REGION_MAP = (
+    {"file": f"{SHAPE_ROOT}/derivatives/groundtruth/flatmap_rois.npy", "labels": {1: "EVC", 2: "LOC", 3: "HVC"}}
+    if LAYOUT.synthetic and SHAPE_SUBJECTS
+    else (
+        {
+            "file": config["data"]["fmri-shape"]["regions"],
+            "labels": {int(k): v for k, v in config["data"]["fmri-shape"]["region_names"].items()},
+        }
+        if LAYOUT.source == "fmri-shape" and config["data"]["fmri-shape"]["regions"]
+        else {}
+    )
+)

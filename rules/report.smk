@@ -26,6 +26,7 @@ rule report:
             if VIDEO_GENERATOR != "none"
             else []
         ),
+        regions=region_tables,
         shape_metrics=expand(f"{SHAPE_EVAL}/{{shape_subject}}/metrics.tsv", shape_subject=SHAPE_SUBJECTS),
         meshes=(
             expand(f"{SHAPE_RECON}/{{shape_subject}}/meshes.npz", shape_subject=SHAPE_SUBJECTS)

@@ -64,13 +64,13 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
     config["decode"]["ridge"]["alphas"] = [1.0, 2.0]
     edited = build_layout(config).folders
     changed = {stage for stage in base if base[stage] != edited[stage]}
-    assert changed == {"decode", "evaluate", "reconstruct", "evaluate_image"}   # not the low-level decoder
+    assert changed == {"decode", "evaluate", "reconstruct", "evaluate_image", "regions_image"}   # not the low-level decoder
     config = copy.deepcopy(load_config("tiny"))
     config["preprocess"]["fmri"]["high_pass_hz"] = 0.02
     edited = build_layout(config).folders
     assert {stage for stage in base if base[stage] != edited[stage]} == {
         "preprocess", "decode", "evaluate", "lowlevel", "reconstruct", "evaluate_image",
-        "shared", "adapt", "evaluate_shared", "evaluate_adapt"}
+        "shared", "adapt", "evaluate_shared", "evaluate_adapt", "regions_image"}
 
 
 SENSOR_IMAGES = {f"{stage}_{m}" for stage in ("reconstruct", "evaluate_image") for m in ("eeg", "seeg")}
@@ -92,15 +92,16 @@ SHAPE_BRANCH = {"shape_model", "shape_targets", "decode_shape", "reconstruct_sha
     (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
                                              "shared", "adapt", "evaluate_shared", "evaluate_adapt", "decode_eeg", "evaluate_eeg",
                                              "decode_seeg", "evaluate_seeg", *SENSOR_IMAGES,
-                                             "video_targets", "decode_video", *VIDEO_GENERATION, *SHAPE_BRANCH}),
+                                             "video_targets", "decode_video", *VIDEO_GENERATION, *SHAPE_BRANCH,
+                                             "regions_image", "regions_video", "regions_shape"}),
     (("reconstruct", "video", "sampling", "guidance"), {"reconstruct_video", "evaluate_video"}),
     (("reconstruct", "video", "tiny", "epochs"), VIDEO_GENERATION),
     (("evaluate", "video", "num_trials"), {"evaluate_video"}),
     # the shape code is in the generator's basis, so retraining it moves the targets and decoders too
-    (("reconstruct", "shape", "tiny", "epochs"), SHAPE_BRANCH),
+    (("reconstruct", "shape", "tiny", "epochs"), {*SHAPE_BRANCH, "regions_shape"}),
     (("reconstruct", "shape", "turntable_frames"), {"reconstruct_shape", "evaluate_shape"}),
     (("evaluate", "shape", "num_trials"), {"evaluate_shape"}),
-    (("data", "synthetic", "shapes", "n_test_objects"), {"data_shape", *SHAPE_BRANCH} - {"shape_model"}),
+    (("data", "synthetic", "shapes", "n_test_objects"), {"data_shape", "regions_shape", *SHAPE_BRANCH} - {"shape_model"}),
 ])
 def test_generative_models_are_versioned_apart_from_sampling(section, expected):
     base = build_layout(load_config("tiny")).folders
@@ -147,7 +148,8 @@ def test_resnet_clip_tower_needs_an_image_side_divisible_by_32():
     (lambda c: c["decode"]["adapt"].update(subjects=["02", "03"]), set()),   # new subject: new jobs, same folders
     (lambda c: c["decode"]["shared"].update(epochs=3),
      {"shared", "adapt", "evaluate_shared", "evaluate_adapt"}),
-    (lambda c: c["decode"]["ridge"].update(alphas=[1, 10]), {"decode", "evaluate", "reconstruct", "evaluate_image"}),
+    (lambda c: c["decode"]["ridge"].update(alphas=[1, 10]),
+     {"decode", "evaluate", "reconstruct", "evaluate_image", "regions_image"}),
     (lambda c: (c["reconstruct"].update(decoder="cross-subject"), c["decode"]["adapt"].update(subjects=["02", "03"])),
      {"reconstruct", "evaluate_image"}),
 ])

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 def test_run_writes_summary_report_and_manifests(finished_run):
     summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
     assert list(summary.columns) == ["modality", "subject", "method", "output", "metric", "value", "chance", "ceiling", "n"]
-    assert set(summary["subject"]) == {"01", "02", "03", "eeg01", "seeg01", "video01", "all"}
+    assert set(summary["subject"]) == {"01", "02", "03", "eeg01", "seeg01", "video01", "shape01", "all"}
     assert set(summary["modality"]) == {"fmri", "eeg", "seeg"}
     video = summary[summary["output"] == "video"]
     assert set(video.loc[video["method"] == "ridge", "metric"]) == {"keyframe_clip_2way", "blurry_pixcorr", "flow_epe",
@@ -33,6 +33,13 @@ def test_run_writes_summary_report_and_manifests(finished_run):
         "video_clip_2way_top1", "video_clip_50way_top1", "clip_pcc", "generated_flow_epe", "generated_direction_acc"}
     assert set(video["subject"]) == {"video01", "all"}
     assert video.loc[video["method"] != "true_clips", "ceiling"].notna().all()
+    meshes = summary[summary["output"] == "mesh"]
+    assert set(meshes.loc[meshes["method"] == "ridge", "metric"]) == {"embedding_clip_2way", "shape_code_corr",
+                                                                      "colour_abs_error", "view_pixcorr"}
+    assert set(meshes.loc[meshes["method"] == "generated", "metric"]) == {
+        "chamfer_distance", "emd", "fscore", "voxel_iou", "category_accuracy", "semantic_clip_2way_top1",
+        "semantic_clip_10way_top1"}
+    assert set(meshes["subject"]) == {"shape01", "all"}
     sensors = summary[summary["modality"].isin(["eeg", "seeg"]) & (summary["output"] == "embedding")]
     assert set(sensors["method"]) == {"ridge", "encoder"}
     assert set(sensors.loc[sensors["modality"] == "seeg", "metric"]) >= {"image_retrieval_top5", "category_accuracy"}
@@ -118,19 +125,23 @@ SENSOR_IMAGES = {"reconstruct_images_eeg": 1, "evaluate_images_eeg": 1, "reconst
 SENSOR_LOWLEVEL = {"reconstruct_lowlevel_eeg": 1, "reconstruct_lowlevel_seeg": 1}
 VIDEO_BELOW_TARGETS = {"video_targets": 1, "decode_video": 1, "reconstruct_video": 1, "evaluate_video": 1}
 VIDEO_GENERATION = {"train_tiny_video": 1, "reconstruct_video": 1, "evaluate_video": 1}
+SHAPE_BRANCH = {"train_tiny_shape": 1, "shape_targets": 1, "decode_shape": 1, "reconstruct_shape": 1, "evaluate_shape": 1,
+                "regions_shape": 1}
+REGIONS_IMAGE = {"regions_image": 3}
 
 
 @pytest.mark.parametrize("section, value, expected", [
     (("decode", "ridge", "alphas"), [1, 10, 1000],
      {"decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_images": 3, "evaluate_images": 3,
-      "benchmark_data_efficiency": 1, "report": 1, "all": 1}),
+      "benchmark_data_efficiency": 1, **REGIONS_IMAGE, "report": 1, "all": 1}),
     (("preprocess", "fmri", "high_pass_hz"), 0.02,
      {"preprocess_fmri": 3, "decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_lowlevel": 3,
-      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, "report": 1, "all": 1}),
+      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **REGIONS_IMAGE, "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
      {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, **SENSOR_IMAGES,
-      **VIDEO_BELOW_TARGETS, **VIDEO_GENERATION, "report": 1, "all": 1}),
+      **VIDEO_BELOW_TARGETS, **VIDEO_GENERATION, **SHAPE_BRANCH, **REGIONS_IMAGE, "regions_video": 1,
+      "report": 1, "all": 1}),
     (("reconstruct", "sampling", "steps"), 3,
      {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
@@ -161,12 +172,19 @@ VIDEO_GENERATION = {"train_tiny_video": 1, "reconstruct_video": 1, "evaluate_vid
     (("decode", "shared", "epochs"), 2, {**CROSS_SUBJECT, "report": 1, "all": 1}),
     (("benchmark", "data_efficiency", "fractions"), [0.5, 1.0], {"benchmark_data_efficiency": 1, "report": 1, "all": 1}),
     # the video world is its own branch: its data reruns only its targets, decoders and metrics
-    (("data", "synthetic", "video", "ar_coef"), 0.3, {"synth_video": 1, **VIDEO_BELOW_TARGETS, "report": 1, "all": 1}),
+    (("data", "synthetic", "video", "ar_coef"), 0.3,
+     {"synth_video": 1, **VIDEO_BELOW_TARGETS, "regions_video": 1, "report": 1, "all": 1}),
     (("decode", "video", "alphas"), [1, 100],
-     {"decode_video": 1, "reconstruct_video": 1, "evaluate_video": 1, "report": 1, "all": 1}),
+     {"decode_video": 1, "reconstruct_video": 1, "evaluate_video": 1, "regions_video": 1, "report": 1, "all": 1}),
     # sampling settings redraw the clips without retraining the video model; video metric settings rescore only
     (("reconstruct", "video", "sampling", "steps"), 2, {"reconstruct_video": 1, "evaluate_video": 1, "report": 1, "all": 1}),
     (("evaluate", "video", "num_trials"), 10, {"evaluate_video": 1, "report": 1, "all": 1}),
+    # the 3D world is its own branch too; sampling-free generator settings redraw only the meshes
+    (("data", "synthetic", "shapes", "ar_coef"), 0.3,
+     {"synth_shapes": 1, **{k: v for k, v in SHAPE_BRANCH.items() if k != "train_tiny_shape"}, "report": 1, "all": 1}),
+    (("reconstruct", "shape", "turntable_frames"), 3, {"reconstruct_shape": 1, "evaluate_shape": 1, "report": 1, "all": 1}),
+    (("evaluate", "shape", "num_trials"), 10, {"evaluate_shape": 1, "report": 1, "all": 1}),
+    (("evaluate", "regions", "enabled"), False, {"report": 1, "all": 1}),
     # a setting no stage reads still changes the config the summary states it comes from
     (("benchmark", "glm", "runs"), 1, {"report": 1, "all": 1}),
 ])
@@ -355,6 +373,39 @@ def test_cc2017_source_runs_from_neuroclips_layout(tmp_path):
     assert not list((tmp_path / "results").glob("reconstruct/images-*"))
     gifs = list((tmp_path / "results").glob("reconstruct/video-*/video01/gifs/*.gif"))
     assert len(gifs) == 12
+
+
+def test_fmri_shape_source_runs_from_the_release_layout(tmp_path):
+    """A miniature fMRI-Shape release (npy flatmaps and split lists) with views and a region map but no
+    meshes, through config/examples/fmri-shape.yaml with the tiny models: targets, decoders, meshes,
+    the semantic metrics only (the report says why), region analysis; no image or video stage runs."""
+    from fmri_shape_fixture import build_mini_fmri_shape
+
+    folders = build_mini_fmri_shape(tmp_path / "fmri-shape")
+    example = yaml.safe_load((REPO / "config" / "examples" / "fmri-shape.yaml").read_text())
+    config = yaml.safe_load((REPO / "config" / "examples" / "tiny.yaml").read_text())   # tiny models, trained here
+    config["data"] = {**example["data"]}
+    config["data"]["fmri-shape"] = {**example["data"]["fmri-shape"], "root": str(folders["root"]),
+                                    "views": str(folders["views"]), "regions": str(folders["regions"]),
+                                    "region_names": {1: "EVC", 2: "LOC", 3: "HVC"}}
+    config["decode"].update({key: example["decode"][key] for key in ("shared", "adapt")})
+    config["reconstruct"]["sensors"] = []
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = pd.read_csv(tmp_path / "results" / "summary.tsv", sep="\t", dtype={"subject": str})
+    assert set(summary["subject"]) == {"shape01", "all"} and set(summary["output"]) == {"mesh"}
+    assert summary["ceiling"].isna().all()
+    assert {"embedding_clip_2way", "colour_abs_error", "semantic_clip_2way_top1"} <= set(summary["metric"])
+    assert not {"chamfer_distance", "shape_code_corr", "category_accuracy"} & set(summary["metric"])
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert "3D: objects decoded into meshes" in html and "geometric metrics skipped" in html
+    assert "Which regions carry each target" in html and "Stimulus embeddings" not in html
+    regions = pd.read_csv(next((tmp_path / "results").glob("evaluate/regions-shapes-*/shape01/regions.tsv")), sep="\t")
+    assert set(regions["region"]) == {"all", "EVC", "LOC", "HVC"}
+    assert len(list((tmp_path / "results").glob("reconstruct/shapes-*/shape01/meshes/*.ply"))) == 8
+    assert not list((tmp_path / "results").glob("preprocess/fmri-*"))
+    assert not list((tmp_path / "results").glob("reconstruct/video-*"))
 
 
 @pytest.mark.realdata

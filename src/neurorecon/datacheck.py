@@ -197,7 +197,31 @@ def check_cc2017(config: dict) -> list[str]:
     return problems
 
 
-CHECKS = {"cc2017": check_cc2017, "bids": check_bids, "nsd": check_nsd, "things-eeg2": check_things_eeg2, "muse": check_muse,
+def check_fmri_shape(config: dict) -> list[str]:
+    """An fMRI-Shape folder as released: both split lists and each subject's npy_data folder, plus the
+    views, meshes, points and region map the config names."""
+    shape = config["data"]["fmri-shape"]
+    root, problems = _root("data.fmri-shape.root", shape["root"])
+    if root is None:
+        return problems
+    for name in ("core_train_list.txt", "core_test_list.txt"):
+        if not (root / name).is_file():
+            listed = sorted(p.name for p in root.glob("*.txt"))
+            problems.append(f"data.fmri-shape.root: {root / name} not found (.txt files there: {_listing(listed)})")
+    present = sorted(p.name for p in root.glob("sub-*") if p.is_dir())
+    for subject in shape["subjects"]:
+        if not (root / f"sub-{subject:04d}" / "npy_data").is_dir():
+            problems.append(f"data.fmri-shape.subjects: {root / f'sub-{subject:04d}' / 'npy_data'} not found "
+                            f"(subject folders there: {_listing(present)})")
+    views = shape["views"] or str(root / "views")
+    problems += _root("data.fmri-shape.views", views)[1]
+    for key, kind in (("meshes", "folder"), ("points", "folder"), ("regions", "file")):
+        if shape[key]:
+            problems += _root(f"data.fmri-shape.{key}", shape[key], kind=kind)[1]
+    return problems
+
+
+CHECKS = {"cc2017": check_cc2017, "fmri-shape": check_fmri_shape, "bids": check_bids, "nsd": check_nsd, "things-eeg2": check_things_eeg2, "muse": check_muse,
           "miyawaki": check_miyawaki}
 
 

@@ -60,7 +60,11 @@ class Layout:
         if not self.video_subjects:
             unused |= set(VIDEO_STAGES)
         if not self.shape_subjects:
-            unused |= set(SHAPE_STAGES)
+            unused |= set(SHAPE_STAGES) | {"regions_shape"}
+        if not self.video_subjects:
+            unused.add("regions_video")
+        if not self.subjects:
+            unused.add("regions_image")
         for modality in SENSOR_MODALITIES:
             if not self.sensor_subjects[modality]:
                 unused |= set(self.sensor_stages(modality))
@@ -145,7 +149,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         data["synthetic"] = _without(data["synthetic"], (*SENSOR_MODALITIES, "video", "shapes"))
     data_v = stage_version(data)
     versions = {"data": data_v}
-    evaluate = _without(config["evaluate"], ("video", "shape"))   # the image and embedding metrics' settings
+    evaluate = _without(config["evaluate"], ("video", "shape", "regions"))   # the image and embedding metrics' settings
     versions["preprocess"] = stage_version(_without(config["preprocess"], SENSOR_MODALITIES), [data_v])
     versions["stimuli"] = stage_version(config["stimuli"], [data_v, *shipped_parents.get("clip", [])])
     decode = config["decode"]
@@ -265,10 +269,20 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                          "evaluate_shape": f"{RESULTS}/evaluate/shapes-{versions['evaluate_shape']}"}
         shape_root = (shape_folders["data_shape"] if source == "synthetic"
                       else str(config["data"]["fmri-shape"]["root"]))
+    region_folders = {}
+    # region analysis where regions are known: the atlas ROIs, the synthetic worlds' populations, a flatmap map
+    mapped = {"decode": True, "decode_video": source == "synthetic",
+              "decode_shape": source == "synthetic" or bool(config["data"].get("fmri-shape", {}).get("regions"))}
+    for stage, parent, name in (("regions_image", "decode", "image"), ("regions_video", "decode_video", "video"),
+                                ("regions_shape", "decode_shape", "shapes")):
+        if parent in versions and mapped[parent] and config["evaluate"]["regions"]["enabled"]:
+            versions[stage] = stage_version(config["evaluate"]["regions"], [versions[parent]])
+            region_folders[stage] = f"{RESULTS}/evaluate/regions-{name}-{versions[stage]}"
     folders = {
         **sensor_folders,
         **video_folders,
         **shape_folders,
+        **region_folders,
         "data": f"{RESULTS}/data/{source}-{data_v}",
         "preprocess": f"{RESULTS}/preprocess/fmri-{versions['preprocess']}",
         "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",

@@ -16,7 +16,7 @@ from neurorecon.decode.video import (
     FPS, blurry_frames, load_test_frames, load_video_predictions, load_video_targets, mean_motion,
 )
 from neurorecon.report.html import (
-    clip_strips, condition_figure, loss_figure, motion_figure, reconstruction_grid, render_report,
+    clip_strips, condition_figure, loss_figure, motion_figure, reconstruction_grid, region_figure, render_report,
 )
 from neurorecon.io.fmri_shape import true_views
 from neurorecon.report.summary import build_summary, summary_tsv
@@ -117,8 +117,14 @@ for subject, path in zip(snakemake.params.shape_subjects, snakemake.input.get("m
         rows["reconstructed, noise-free"] = meshes["ceiling"][:GRID_COLUMNS]
     shape_figures.append(clip_strips(rows, shown, f"{subject}: the six scored views of true and reconstructed objects "
                                                   "(animated)", 2))
+region_figures = []
+for path in snakemake.input.regions:
+    table = pd.read_csv(path, sep="\t", dtype={"subject": str})
+    region_figures.append(region_figure(table, f"{table['branch'].iloc[0]} decoders, {table['subject'].iloc[0]}"))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
+notes += sorted({note for path in snakemake.input.shape_metrics
+                 for note in json.loads((Path(path).parent / "manifest.json").read_text())["extra"].get("notes", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text()) if "retrieval" in snakemake.input.keys() else None
 costs = rule_costs(job_benchmarks(snakemake.params.job_benchmarks, snakemake.params.versions.values(),
                                   snakemake.params.unversioned_rules))
@@ -130,7 +136,7 @@ write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snake
                                                        data_efficiency=benchmark, sensor_figures=sensor_figures,
                                                        costs=costs, provenance=provenance, video_figures=video_figures,
                                                        generated_video_figures=generated_video_figures,
-                                                       shape_figures=shape_figures))
+                                                       shape_figures=shape_figures, region_figures=region_figures))
 # written last: the summary and report are this config's only when this sidecar names its hash
 write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
                inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],

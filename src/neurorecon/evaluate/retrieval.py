@@ -44,8 +44,9 @@ def brain_retrieval_top1(predicted: np.ndarray, true: np.ndarray) -> float:
     return float((similarity.argmax(axis=0) == np.arange(len(true))).mean())
 
 
-def two_way_identification(predicted: np.ndarray, true: np.ndarray) -> float:
-    """Mean over items of the fraction of other items beaten by the true match (Pearson r)."""
+def two_way_per_item(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Per item, the fraction of other items its prediction correlates with less than with its own
+    truth (Pearson r): MindEye2's 2-way identification before the mean."""
     n = len(predicted)
     if n < 2:
         raise ValueError("2-way identification needs at least two test items")
@@ -53,8 +54,12 @@ def two_way_identification(predicted: np.ndarray, true: np.ndarray) -> float:
     centred_t = true - true.mean(axis=1, keepdims=True)
     corr = _unit_rows(centred_p) @ _unit_rows(centred_t).T
     own = np.diag(corr)[:, None]
-    wins = (corr < own).sum(axis=1)
-    return float((wins / (n - 1)).mean())
+    return (corr < own).sum(axis=1) / (n - 1)
+
+
+def two_way_identification(predicted: np.ndarray, true: np.ndarray) -> float:
+    """Mean over items of the fraction of other items beaten by the true match (Pearson r)."""
+    return float(two_way_per_item(predicted, true).mean())
 
 
 METRICS = {

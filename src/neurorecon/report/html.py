@@ -52,6 +52,28 @@ def metrics_figure(summary: pd.DataFrame) -> str:
     return figure_to_img(fig)
 
 
+def region_figure(table: pd.DataFrame, title: str) -> str:
+    """One panel per metric: the change from the full decoder when refitted on each region alone and
+    with it left out, with +-1.96 standard errors across test items (for an error metric, up is worse)."""
+    regions = table[table["region"] != "all"]
+    metrics = list(dict.fromkeys(regions["metric"]))
+    names = list(dict.fromkeys(regions["region"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        rows = regions[regions["metric"] == metric].set_index(["region", "mode"])
+        for offset, mode, colour in ((-0.2, "alone", "#4c72b0"), (0.2, "left_out", "#dd8452")):
+            changes = [rows.loc[(name, mode), "change"] if (name, mode) in rows.index else np.nan for name in names]
+            errors = [1.96 * rows.loc[(name, mode), "se"] if (name, mode) in rows.index else np.nan for name in names]
+            ax.bar(np.arange(len(names)) + offset, changes, width=0.4, yerr=errors, color=colour, capsize=2,
+                   label=mode.replace("_", " "))
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(range(len(names)), names, fontsize=8)
+        ax.set_title(metric, fontsize=9)
+    axes[0][0].set_ylabel(f"{title}\nchange from all regions", fontsize=8)
+    axes[0][0].legend(fontsize=7)
+    return figure_to_img(fig, f"region analysis, {title}")
+
+
 def loss_figure(history: pd.DataFrame, title: str) -> str:
     """Training curves: every column of ``history`` but ``epoch`` against epoch."""
     fig, ax = plt.subplots(figsize=(4, 2.6))
@@ -203,7 +225,8 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
                   grids: list[str] = (), notes: list[str] = (), data_efficiency: pd.DataFrame | None = None,
                   sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None,
                   provenance: dict | None = None, video_figures: list[str] = (),
-                  generated_video_figures: list[str] = (), shape_figures: list[str] = ()) -> str:
+                  generated_video_figures: list[str] = (), shape_figures: list[str] = (),
+                  region_figures: list[str] = ()) -> str:
     """The report as one HTML string (figures inline, no external files). ``caption_retrieval``: the
     stimulus CLIP's caption retrieval (None where the stimuli are movies only); ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
@@ -212,7 +235,8 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
     ``provenance``: the config hash, data source and time the report states at its top;
     ``video_figures``: true and decoded frames and motion of the video subjects;
     ``generated_video_figures``: their true, start and generated clips, animated;
-    ``shape_figures``: true against reconstructed objects of the 3D subjects."""
+    ``shape_figures``: true against reconstructed objects of the 3D subjects; ``region_figures``:
+    the region analysis of each branch and subject."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     stages = pd.DataFrame({"stage": list(folders), "version": [versions[s] for s in folders],
@@ -307,6 +331,16 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
             "ceiling: the same decoders and generator on noise-free responses. Below: the six views of true and "
             "reconstructed objects (animated), where ground truth is known.</p>",
             table_html(mean_table(summary, "mesh")), *shape_figures,
+        ]
+    if region_figures:
+        parts += [
+            "<h2>Which regions carry each target</h2>",
+            "<p class='note'>Every decoder refitted on one region's voxels <b>alone</b> and on all voxels with the "
+            "region <b>left out</b> (same ridge and penalty grid), scored per test item: the bars are the mean change "
+            "from the decoder on all regions, with 95% intervals (1.96 standard errors across test items). A region a "
+            "target needs loses most when left out; one that carries it alone keeps most. Tables: "
+            "results/evaluate/regions-*/&lt;subject&gt;/regions.tsv.</p>",
+            *region_figures,
         ]
     if data_efficiency is not None:
         wide_benchmark = data_efficiency.pivot_table(index=["metric", "method"], columns="fraction",
