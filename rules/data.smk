@@ -87,6 +87,7 @@ if SHAPE_SUBJECTS:
         output:
             lists=SHAPE_LISTS,
             objects=f"{SHAPE_DATA}/objects.tsv",
+            regions=f"{SHAPE_DATA}/derivatives/groundtruth/flatmap_rois.npy",
             manifest=f"{SHAPE_DATA}/manifest.json",
         log:
             f"logs/data/shapes-{LAYOUT.versions.get('data_shape')}/synth_shapes.log",

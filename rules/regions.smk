@@ -40,7 +40,6 @@ if REGIONS and VIDEO_SUBJECTS and LAYOUT.synthetic:
             test=video_fmri("test"),
             clips=VIDEO_CLIPS,
             targets=rules.video_targets.output.targets,
-            truth=lambda wildcards: f"{VIDEO_DATA}/derivatives/groundtruth/subj{wildcards.video_subject[len('video'):]}_groundtruth.npz",
         output:
             table=f"{REGIONS_VIDEO}/{{video_subject}}/regions.tsv",
             manifest=f"{REGIONS_VIDEO}/{{video_subject}}/manifest.json",

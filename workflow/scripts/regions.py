@@ -40,7 +40,8 @@ elif branch == "video":
     number = int(subject[len("video"):])
     root = Path(snakemake.params.data_dir)
     responses = load_subject(root, number, read_tsv(snakemake.input.clips, required=("stim_id", "split")))
-    with np.load(snakemake.input.truth, allow_pickle=False) as truth:
+    # the synthetic world's voxel labels, written by synth_video beside its fMRI files
+    with np.load(root / "derivatives" / "groundtruth" / f"subj{number:02d}_groundtruth.npz", allow_pickle=False) as truth:
         roi = truth["roi"]
     roi_names = {int(k): v for k, v in snakemake.params.roi_labels.items()}
     x, targets = {}, {}
