@@ -555,3 +555,15 @@ SHAPE_REGION_MAP = (
         else {}
     )
 )
+
+
+def region_tables(wildcards):
+    """Every region-analysis table the config asks for, for the report."""
+    tables = []
+    if REGIONS and SUBJECTS:
+        tables += expand(f"{REGIONS_IMAGE}/sub-{{subject}}/regions.tsv", subject=SUBJECTS)
+    if REGIONS and VIDEO_SUBJECTS and LAYOUT.synthetic:
+        tables += expand(f"{REGIONS_VIDEO}/{{video_subject}}/regions.tsv", video_subject=VIDEO_SUBJECTS)
+    if REGIONS and SHAPE_SUBJECTS and SHAPE_REGION_MAP:
+        tables += expand(f"{REGIONS_SHAPE}/{{shape_subject}}/regions.tsv", shape_subject=SHAPE_SUBJECTS)
+    return tables

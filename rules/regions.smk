@@ -95,15 +95,3 @@ if REGIONS and SHAPE_SUBJECTS and SHAPE_REGION_MAP:
             code=script_code_hash("regions.py"),
         script:
             "../workflow/scripts/regions.py"
-
-
-def region_tables(wildcards):
-    """Every region-analysis table the config asks for, for the report."""
-    tables = []
-    if REGIONS and SUBJECTS:
-        tables += expand(rules.regions_image.output.table, subject=SUBJECTS)
-    if REGIONS and VIDEO_SUBJECTS and LAYOUT.synthetic:
-        tables += expand(rules.regions_video.output.table, video_subject=VIDEO_SUBJECTS)
-    if REGIONS and SHAPE_SUBJECTS and SHAPE_REGION_MAP:
-        tables += expand(rules.regions_shape.output.table, shape_subject=SHAPE_SUBJECTS)
-    return tables

@@ -112,14 +112,14 @@ if SHAPE_SUBJECTS:
             gpu_model=GPU_MODEL,
         params:
             shape=stage_config("reconstruct", "shape"),
-            vae=stage_config("reconstruct", "vae"),
-            # the image generator draws the pictures Shap-E lifts; the tiny generator needs neither
+            # the image generator draws the pictures Shap-E lifts; the tiny generator needs none of it
+            vae=stage_config("reconstruct", "vae") if SHAPE_GENERATOR == "shap-e" else {},
             diffusion=stage_config("reconstruct", "diffusion") if SHAPE_GENERATOR == "shap-e" else {},
             image_sampling=stage_config("reconstruct", "sampling") if SHAPE_GENERATOR == "shap-e" else {},
             image_size=config["reconstruct"]["shape"]["tiny"]["image_size"],
             shape_dir=SHAPE_MODEL_DIR,
-            vae_dir=VAE_DIR,
-            diffusion_dir=DIFF_DIR,
+            vae_dir=VAE_DIR if SHAPE_GENERATOR == "shap-e" else "",
+            diffusion_dir=DIFF_DIR if SHAPE_GENERATOR == "shap-e" else "",
             code=script_code_hash("reconstruct_shape.py"),
         script:
             "../workflow/scripts/reconstruct_shape.py"

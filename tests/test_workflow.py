@@ -70,24 +70,28 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert "EEG: encoder" in html and "sEEG: region encoder" in html and "responses per condition" in html
     assert "Video: decoding per 2-s segment" in html and "true and decoded motion per segment" in html
     assert "Video: generated clips" in html and "generated clips, animated" in html and "image/gif;base64" in html
-    for stage, kinds in (("data", ["synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
-                         ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "video"])):
+    assert "3D: objects decoded into meshes" in html and "Which regions carry each target" in html
+    for stage, kinds in (("data", ["shapes", "synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
+                         ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "shapes", "video"])):
         folders = sorted((finished_run / "results" / stage).iterdir())
         assert [p.name.rsplit("-", 1)[0] for p in folders] == kinds
         assert all(list(folder.rglob("manifest.json")) for folder in folders), stage
     decode = sorted(p for p in (finished_run / "results" / "decode").iterdir() if "eeg" not in p.name)
-    assert [p.name.split("-")[0] for p in decode] == ["adapted", "ridge", "shared", "video"]
+    assert [p.name.split("-")[0] for p in decode] == ["adapted", "ridge", "shapes", "shared", "video"]
     assert all(list(folder.rglob("manifest.json")) for folder in decode)
     assert (decode[0] / "sub-02" / "model" / "model.safetensors").is_file()
-    assert sorted(p.name for p in decode[2].iterdir()) == ["manifest.json", "model", "sub-01", "training.tsv"]
+    assert sorted(p.name for p in decode[3].iterdir()) == ["manifest.json", "model", "sub-01", "training.tsv"]
     # checkpoints are removed once the models are saved
     assert not [p for p in (finished_run / "results").rglob("checkpoints/**/*") if p.is_file()]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
-        "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "seeg", "shared", "video"]
+        "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "regions-image", "regions-shapes",
+        "regions-video", "seeg", "shapes", "shared", "video"]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "reconstruct").iterdir()) == [
-        "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg", "video"]
+        "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg", "shapes", "video"]
     assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == [
-        "diffusion", "vae", "video"]
+        "diffusion", "shape", "vae", "video"]
+    meshes = next((finished_run / "results" / "reconstruct").glob("shapes-*")) / "shape01"
+    assert len(list((meshes / "meshes").glob("*.ply"))) == 8 and len(list((meshes / "turntables").glob("*.gif"))) == 8
     generated = next((finished_run / "results" / "reconstruct").glob("video-*")) / "video01"
     assert len(list((generated / "gifs").glob("*.gif"))) == 12 and len(list((generated / "frames").iterdir())) == 12
     lowlevel, final = (next(p for p in (finished_run / "results" / "reconstruct").glob(f"{kind}-*")

@@ -2,6 +2,7 @@
 ran, MinD-3D's metrics of the meshes (Chamfer, EMD, F-score, voxel IoU, semantic N-way on six
 views, category accuracy), each with chance and the noise ceiling."""
 
+import json
 from pathlib import Path
 
 from _common import begin, progress
@@ -43,6 +44,7 @@ if snakemake.input.get("meshes"):
     if [str(s) for s in recon["stim_ids"]] != uids:
         raise ValueError(f"{snakemake.input.meshes} and {snakemake.input.predictions} list different test objects")
     folder = Path(snakemake.input.meshes).parent
+    notes += json.loads((folder / "manifest.json").read_text())["extra"].get("notes", [])
     sets = {"meshes": [load_mesh(folder / "meshes" / f"{uid}.ply") for uid in uids]}
     if "ceiling" in recon:
         sets["ceiling"] = [load_mesh(folder / "ceiling" / f"{uid}.ply") for uid in uids]

@@ -55,7 +55,8 @@ else:
     subject = snakemake.wildcards.shape_subject
     root = Path(snakemake.params.data_dir)
     rois = np.load(snakemake.input.rois, allow_pickle=False)
-    roi_names = {int(k): v for k, v in snakemake.params.roi_labels.items()}
+    named = {int(k): v for k, v in snakemake.params.roi_labels.items()}
+    roi_names = {int(label): named.get(int(label), f"region-{int(label)}") for label in np.unique(rois) if label > 0}
     responses = load_subject(root, int(subject[len("shape"):]), read_object_lists(root), snakemake.params.frames,
                              rois, roi_names)
     x, targets = {}, {}

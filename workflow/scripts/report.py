@@ -120,6 +120,8 @@ for subject, path in zip(snakemake.params.shape_subjects, snakemake.input.get("m
 region_figures = []
 for path in snakemake.input.regions:
     table = pd.read_csv(path, sep="\t", dtype={"subject": str})
+    if (table["region"] == "all").all():   # one region only (e.g. NSD's nsdgeneral): nothing to compare
+        continue
     region_figures.append(region_figure(table, f"{table['branch'].iloc[0]} decoders, {table['subject'].iloc[0]}"))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})

@@ -235,7 +235,7 @@ def shap_e_mesh(output, name: str):
 def generate_meshes(shape_cfg: dict, decoded: dict[str, np.ndarray], names: list[str], *, model_dir: str | Path,
                     image_generator: dict | None = None, vae=None, device: str = "cpu"):
     """Meshes for decoded targets (``decoded``: embedding, colour, and shape or view as the model
-    needs), and a record of how (generator name, seconds per mesh).
+    needs), and a record of how (generator name, seconds per mesh, notes).
 
     ``tiny``: the tiny generator in ``model_dir`` from the embedding and shape code, coloured by the
     decoded colour. ``shap-e``: the image generator (``image_generator``: its section, folder and
@@ -243,12 +243,18 @@ def generate_meshes(shape_cfg: dict, decoded: dict[str, np.ndarray], names: list
     import time
 
     began = time.perf_counter()
+    notes = []
     if shape_cfg["model"] == "tiny":
         model = load_tiny_shape_model(Path(model_dir), device=device)
         if decoded["embedding"].shape[1] != model.embedding_dim:
             raise ValueError(f"the decoded embeddings have {decoded['embedding'].shape[1]} dimensions, but the tiny "
                              f"shape generator in {model_dir} takes {model.embedding_dim} (the tiny CLIP's)")
-        meshes = meshes_from_grids(model.sdf(decoded["embedding"], decoded["shape"]), decoded["colour"], names)
+        code = decoded.get("shape")
+        if code is None:   # no ground-truth meshes to decode codes from: the training objects' mean code
+            code = np.tile(model.condition_mean[model.embedding_dim:], (len(names), 1))
+            notes.append("no shape code was decoded (no ground-truth meshes): the tiny generator used the training "
+                         "objects' mean code, so its meshes follow the decoded embedding alone")
+        meshes = meshes_from_grids(model.sdf(decoded["embedding"], code), decoded["colour"], names)
         name = "tiny"
     elif shape_cfg["model"] == "shap-e":
         from PIL import Image
@@ -269,4 +275,4 @@ def generate_meshes(shape_cfg: dict, decoded: dict[str, np.ndarray], names: list
     else:
         raise ValueError(f"reconstruct.shape.model {shape_cfg['model']!r} makes no meshes")
     seconds = time.perf_counter() - began
-    return meshes, {"generator": name, "seconds_per_mesh": seconds / max(len(meshes), 1)}
+    return meshes, {"generator": name, "seconds_per_mesh": seconds / max(len(meshes), 1), "notes": notes}
