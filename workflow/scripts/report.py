@@ -125,8 +125,8 @@ for path in snakemake.input.regions:
     region_figures.append(region_figure(table, f"{table['branch'].iloc[0]} decoders, {table['subject'].iloc[0]}"))
 notes = sorted({note for path in snakemake.input.image_manifests
                 for note in json.loads(Path(path).read_text()).get("extra", {}).get("skipped", [])})
-notes += sorted({note for path in snakemake.input.shape_metrics
-                 for note in json.loads((Path(path).parent / "manifest.json").read_text())["extra"].get("notes", [])})
+shape_notes = sorted({note for path in snakemake.input.shape_metrics
+                      for note in json.loads((Path(path).parent / "manifest.json").read_text())["extra"].get("notes", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text()) if "retrieval" in snakemake.input.keys() else None
 costs = rule_costs(job_benchmarks(snakemake.params.job_benchmarks, snakemake.params.versions.values(),
                                   snakemake.params.unversioned_rules))
@@ -138,7 +138,8 @@ write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snake
                                                        data_efficiency=benchmark, sensor_figures=sensor_figures,
                                                        costs=costs, provenance=provenance, video_figures=video_figures,
                                                        generated_video_figures=generated_video_figures,
-                                                       shape_figures=shape_figures, region_figures=region_figures))
+                                                       shape_figures=shape_figures, shape_notes=shape_notes,
+                                                       region_figures=region_figures))
 # written last: the summary and report are this config's only when this sidecar names its hash
 write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
                inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],

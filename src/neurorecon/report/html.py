@@ -226,7 +226,7 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
                   sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None,
                   provenance: dict | None = None, video_figures: list[str] = (),
                   generated_video_figures: list[str] = (), shape_figures: list[str] = (),
-                  region_figures: list[str] = ()) -> str:
+                  shape_notes: list[str] = (), region_figures: list[str] = ()) -> str:
     """The report as one HTML string (figures inline, no external files). ``caption_retrieval``: the
     stimulus CLIP's caption retrieval (None where the stimuli are movies only); ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
@@ -235,7 +235,8 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
     ``provenance``: the config hash, data source and time the report states at its top;
     ``video_figures``: true and decoded frames and motion of the video subjects;
     ``generated_video_figures``: their true, start and generated clips, animated;
-    ``shape_figures``: true against reconstructed objects of the 3D subjects; ``region_figures``:
+    ``shape_figures``: true against reconstructed objects of the 3D subjects, ``shape_notes`` what their
+    evaluation skipped and why; ``region_figures``:
     the region analysis of each branch and subject."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
@@ -332,6 +333,8 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
             "reconstructed objects (animated), where ground truth is known.</p>",
             table_html(mean_table(summary, "mesh")), *shape_figures,
         ]
+        if shape_notes:
+            parts.append("<ul class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in shape_notes) + "</ul>")
     if region_figures:
         parts += [
             "<h2>Which regions carry each target</h2>",
