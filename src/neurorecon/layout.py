@@ -207,6 +207,11 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
             {**recon["categories"], "sampling": recon["sampling"]}, [versions["categories"], versions["diffusion"]])
         sensor_folders["categories"] = f"{RESULTS}/decode/categories-{versions['categories']}"
         sensor_folders["reconstruct_categories"] = f"{RESULTS}/reconstruct/categories-{versions['reconstruct_categories']}"
+    # what the video and 3D generators build on: the CLIP's embedding space and the image UNet (which
+    # draws the keyframes and the pictures Shap-E lifts), each by its own settings and shipped checksums
+    clip_space = stage_version(config["stimuli"], shipped_parents.get("clip", []))
+    image_unet = ([stage_version(recon["diffusion"], shipped_parents["diffusion"])] if "diffusion" in shipped_parents
+                  else [versions["diffusion"]])
     video_folders, video_root = {}, ""
     if source in ("synthetic", "cc2017"):  # movie clips: their segments, targets, decoders, generated clips, metrics
         if source == "synthetic":
@@ -219,9 +224,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         versions["decode_video"] = stage_version(decode["video"], [versions["data_video"], versions["video_targets"]])
         # the video UNet is trained in the CLIP's and VAE's spaces, starting from the image UNet's layers
         video = recon["video"]
-        image_unet = ([stage_version(recon["diffusion"], shipped_parents["diffusion"])] if "diffusion" in shipped_parents
-                      else [versions["diffusion"]])
-        spaces = [stage_version(config["stimuli"], shipped_parents.get("clip", [])), versions["vae"]]
+        spaces = [clip_space, versions["vae"]]
         versions["video_model"] = stage_version(video["tiny"], [*spaces, *shipped_parents["video"]] if "video" in shipped_parents
                                                 else [*spaces, *image_unet])
         keyframe_images = [stage_version(recon["sampling"], image_unet)] if video["model"] == "sparsectrl" else []
@@ -246,14 +249,11 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
             versions["data_shape"] = stage_version(config["data"]["fmri-shape"])
         shape = recon["shape"]
         # the tiny generator (and its shape-code basis) is trained in the CLIP's embedding space
-        clip_space = stage_version(config["stimuli"], shipped_parents.get("clip", []))
         versions["shape_model"] = stage_version(shape["tiny"], [clip_space, *shipped_parents.get("shape", [])])
         code_basis = [versions["shape_model"]] if shape["model"] == "tiny" else []
         versions["shape_targets"] = stage_version(config["stimuli"], [versions["data_shape"], *code_basis,
                                                                       *shipped_parents.get("clip", [])])
         versions["decode_shape"] = stage_version(decode["shape"], [versions["data_shape"], versions["shape_targets"]])
-        image_unet = ([stage_version(recon["diffusion"], shipped_parents["diffusion"])] if "diffusion" in shipped_parents
-                      else [versions["diffusion"]])
         pictures = [stage_version(recon["sampling"], image_unet)] if shape["model"] == "shap-e" else []
         versions["reconstruct_shape"] = stage_version(
             {key: shape[key] for key in ("model", "shap_e", "turntable_frames")},

@@ -12,6 +12,7 @@ import numpy as np
 
 from neurorecon.decode.keyed import load_keyed, save_keyed
 from neurorecon.decode.ridge import RidgeDecoder, fit_ridge
+from neurorecon.decode.video import blurry_frames, blurry_targets
 
 TARGETS = ("embedding", "shape", "colour", "view")   # decoded from the responses
 STORED = (*TARGETS, "occupancy")                     # plus the category judge's input, where meshes are known
@@ -27,16 +28,13 @@ def object_colour(views: np.ndarray) -> np.ndarray:
 
 
 def blurry_view(view: np.ndarray, side: int = VIEW_SIDE) -> np.ndarray:
-    """One view (H, W, 3) uint8 area-averaged to side x side, in [0, 1], flattened."""
-    height, width, _ = view.shape
-    if height % side or width % side:
-        raise ValueError(f"view side {height}x{width} must be a multiple of the blurry side {side}")
-    return (view.reshape(side, height // side, side, width // side, 3).mean(axis=(1, 3)) / 255.0).ravel()
+    """One view (H, W, 3) uint8 area-averaged to side x side, in [0, 1], flattened: a one-frame blurry video."""
+    return blurry_targets(view[None, None], side)[0]
 
 
 def blurry_images(values: np.ndarray, side: int = VIEW_SIDE) -> np.ndarray:
     """Decoded blurry views back to uint8 images (n, side, side, 3)."""
-    return np.round(np.clip(values.reshape(len(values), side, side, 3), 0, 1) * 255).astype(np.uint8)
+    return np.round(blurry_frames(values, 1, side)[:, 0] * 255).astype(np.uint8)
 
 
 def fit_shape_decoders(responses: np.ndarray, targets: dict[str, np.ndarray], alphas, cv) -> dict[str, RidgeDecoder]:
