@@ -11,7 +11,7 @@ from neurorecon.artifacts import SourceHasher, canonical_json, config_hash, stag
 from neurorecon.config import ConfigError, check_config_combinations, check_config_keys
 from neurorecon.datacheck import check_data
 from neurorecon.schema import load_schema, validate_config
-from neurorecon.layout import build_layout
+from neurorecon.layout import build_layout, combination_name, decoded_inputs
 from neurorecon.resources import memory_mb, synthetic_bold_mb, training_minutes
 from neurorecon.shipped import (
     SECTIONS,
@@ -57,6 +57,7 @@ DATA = LAYOUT.folders["data"]
 PRE = LAYOUT.folders["preprocess"]
 STIM = LAYOUT.folders["stimuli"]
 DEC = LAYOUT.folders["decode"]
+DEC_INPUTS = LAYOUT.folders["decode_inputs"]
 EVAL = LAYOUT.folders["evaluate"]
 VAE = LAYOUT.folders["vae"]
 DIFF = LAYOUT.folders["diffusion"]
@@ -87,6 +88,9 @@ RECON = config["reconstruct"]
 RECONSTRUCTS = bool(LAYOUT.subjects) or bool(LAYOUT.sensor_images) or LAYOUT.source == "muse"
 DIFFUSION = RECON["diffusion"]["model"] != "none"
 TINY_DIFFUSION = RECONSTRUCTS and RECON["diffusion"]["model"] == "tiny"
+# decoders of the caption's text embedding and the structure map (fMRI), and whether the generator uses them
+DECODE_INPUTS = bool(LAYOUT.subjects) and bool(config["decode"]["inputs"]["kinds"])
+SAMPLED_INPUTS = DIFFUSION and bool(decoded_inputs(config))
 # the tiny VAE is used when the low-level target or the tiny generator needs it
 TINY_VAE = RECONSTRUCTS and RECON["vae"]["model"] == "tiny" and (RECON["lowlevel"]["target"] == "vae" or TINY_DIFFUSION)
 # where each tiny model is read from: shipped in models/, or trained in this run's versioned folder
@@ -403,6 +407,32 @@ def vae_input(wildcards):
 def diffusion_input(wildcards):
     """The tiny generator's UNet config (shipped, or trained in this run) when the run uses it."""
     return {"diffusion_config": tiny_model_file("diffusion", "unet/config.json")} if TINY_DIFFUSION else {}
+
+
+JUDGE = LAYOUT.folders.get("judge")
+# the input ablation (rules/ablation.smk): its subjects, and its combinations named image+text, ...; the
+# one equal to the sampling inputs is the final reconstruction, the others are drawn again
+ABLATION = LAYOUT.folders["ablation"]
+EVAL_ABLATION = LAYOUT.folders["evaluate_ablation"]
+ABLATION_SUBJECTS = LAYOUT.ablation_subjects if DIFFUSION else []
+ABLATION_FINAL = combination_name(RECON["sampling"]["inputs"])
+ABLATION_REDRAWN = list(
+    dict.fromkeys(
+        combination_name(combination)
+        for combination in RECON["ablation"]["combinations"]
+        if combination_name(combination) != ABLATION_FINAL
+    )
+)
+
+
+def judge_input(wildcards):
+    """The synthetic world's scene judge, which scores image reconstructions."""
+    return {"judge": f"{JUDGE}/model/config.json"} if JUDGE else {}
+
+
+def decoded_inputs_input(wildcards):
+    """The subject's decoded text embeddings and structure maps, when the generator takes them."""
+    return {"inputs": f"{DEC_INPUTS}/sub-{wildcards.subject}/predictions.npz"} if SAMPLED_INPUTS else {}
 
 
 def final_reconstructions(wildcards):

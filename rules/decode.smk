@@ -96,3 +96,32 @@ rule adapt_subject:
         code=script_code_hash("adapt_subject.py"),
     script:
         "../workflow/scripts/adapt_subject.py"
+
+
+rule decode_inputs:
+    input:
+        unpack(groundtruth_input),
+        responses=RESPONSES,
+        trials=TRIALS,
+        embeddings=rules.embed_stimuli.output.embeddings,
+        structure=rules.structure_maps.output.maps,
+        stimuli=STIMULI_TSV,
+    output:
+        predictions=f"{DEC_INPUTS}/sub-{{subject}}/predictions.npz",
+        metrics=f"{DEC_INPUTS}/sub-{{subject}}/metrics.tsv",
+        manifest=f"{DEC_INPUTS}/sub-{{subject}}/manifest.json",
+    log:
+        f"logs/decode/inputs-{LAYOUT.versions['decode_inputs']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/decode_inputs/decode/inputs-{LAYOUT.versions['decode_inputs']}/sub-{{subject}}.tsv"
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory_for_inputs(1500, 8),
+        runtime=20,
+    params:
+        cfg=stage_config("decode", "inputs"),
+        code=script_code_hash("decode_inputs.py"),
+    script:
+        "../workflow/scripts/decode_inputs.py"

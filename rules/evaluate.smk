@@ -31,9 +31,32 @@ rule evaluate_embeddings:
         "../workflow/scripts/evaluate_embeddings.py"
 
 
+rule train_judge:
+    output:
+        config=f"{JUDGE}/model/config.json",
+        weights=f"{JUDGE}/model/model.safetensors",
+        manifest=f"{JUDGE}/manifest.json",
+    log:
+        f"logs/models/judge-{LAYOUT.versions.get('judge')}/train_judge.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_judge/models/judge-{LAYOUT.versions.get('judge')}/train_judge.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        cfg=stage_config("evaluate", "judge"),
+        code=script_code_hash("train_judge.py"),
+    script:
+        "../workflow/scripts/train_judge.py"
+
+
 rule evaluate_images:
     input:
         unpack(clip_model_input),
+        unpack(judge_input),
         unpack(final_reconstructions),
         lowlevel=rules.reconstruct_lowlevel.output.reconstructions,
         embeddings=rules.embed_stimuli.output.embeddings,

@@ -1,8 +1,9 @@
 # `snakemake train_models`: train the five tiny models with the config's tiny settings and ship them
 # in models/ (the copies a default run loads). The training jobs are the ones a run with
 # `weights: train` uses, writing into results/models/shipped-<version>/ instead.
-# `snakemake train_video_model`: train and ship only the video UNet, on the three shipped models;
-# `snakemake train_shape_model`: only the shape generator, on the shipped CLIP.
+# `snakemake train_image_model`: train and ship only the image UNet and its control branch, on the
+# shipped CLIP and VAE; `snakemake train_video_model`: only the video UNet, on the three shipped
+# models; `snakemake train_shape_model`: only the shape generator, on the shipped CLIP.
 
 
 use rule train_tiny_clip as ship_tiny_clip with:
@@ -38,12 +39,38 @@ use rule train_tiny_diffusion as ship_tiny_diffusion with:
         config=f"{SHIP}/diffusion/unet/config.json",
         weights=f"{SHIP}/diffusion/unet/diffusion_pytorch_model.safetensors",
         scheduler=f"{SHIP}/diffusion/scheduler/scheduler_config.json",
+        controlnet=f"{SHIP}/diffusion/controlnet/config.json",
         history=f"{SHIP}/diffusion/training.tsv",
         manifest=f"{SHIP}/diffusion/manifest.json",
     log:
         f"logs/models/shipped-{SHIP_VERSION}/diffusion.log",
     benchmark:
         f"{JOB_BENCHMARKS}/ship_tiny_diffusion/models/shipped-{SHIP_VERSION}/diffusion.tsv"
+    params:
+        cfg=stage_config("reconstruct", "diffusion", "tiny"),
+        clip={"model": "tiny", "pretrained": None},
+        vae={"model": "tiny", "subfolder": None},
+        clip_dir=folder_above("input.clip_config", 1),
+        vae_dir=folder_above("input.vae_config", 1),
+        code=script_code_hash("train_tiny_diffusion.py"),
+
+
+use rule train_tiny_diffusion as ship_image_on_shipped with:
+    input:
+        unpack(tiny_training_stimuli("reconstruct", "diffusion", "tiny")),
+        clip_config=str(MODELS / "clip" / "open_clip_config.json"),
+        vae_config=str(MODELS / "vae" / "config.json"),
+    output:
+        config=f"{SHIP}/image-only/diffusion/unet/config.json",
+        weights=f"{SHIP}/image-only/diffusion/unet/diffusion_pytorch_model.safetensors",
+        scheduler=f"{SHIP}/image-only/diffusion/scheduler/scheduler_config.json",
+        controlnet=f"{SHIP}/image-only/diffusion/controlnet/config.json",
+        history=f"{SHIP}/image-only/diffusion/training.tsv",
+        manifest=f"{SHIP}/image-only/diffusion/manifest.json",
+    log:
+        f"logs/models/shipped-{SHIP_VERSION}/image-only.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/ship_image_on_shipped/models/shipped-{SHIP_VERSION}/diffusion.tsv"
     params:
         cfg=stage_config("reconstruct", "diffusion", "tiny"),
         clip={"model": "tiny", "pretrained": None},
@@ -188,6 +215,30 @@ rule train_video_model:
         runtime=10,
     params:
         configs={"video": stage_config("reconstruct", "video", "tiny")},
+        models_dir=str(MODELS),
+        code=script_code_hash("train_models.py"),
+    script:
+        "../workflow/scripts/train_models.py"
+
+
+# ships into models/ like train_models, but only the image UNet and its control branch (on the shipped CLIP and VAE)
+rule train_image_model:
+    input:
+        diffusion=rules.ship_image_on_shipped.output.manifest,
+    output:
+        stamp=f"{SHIP}/image-only/shipped.txt",
+    log:
+        "logs/models/train_image_model.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/train_image_model/models/shipped-{SHIP_VERSION}.tsv"
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        configs={"diffusion": stage_config("reconstruct", "diffusion", "tiny")},
         models_dir=str(MODELS),
         code=script_code_hash("train_models.py"),
     script:

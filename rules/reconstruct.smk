@@ -38,6 +38,7 @@ rule train_tiny_diffusion:
         config=f"{DIFF}/model/unet/config.json",
         weights=f"{DIFF}/model/unet/diffusion_pytorch_model.safetensors",
         scheduler=f"{DIFF}/model/scheduler/scheduler_config.json",
+        controlnet=f"{DIFF}/model/controlnet/config.json",
         history=f"{DIFF}/training.tsv",
         manifest=f"{DIFF}/manifest.json",
     log:
@@ -137,6 +138,7 @@ rule reconstruct_images:
         unpack(diffusion_input),
         unpack(clip_model_input),
         unpack(embedding_decoder),
+        unpack(decoded_inputs_input),
         lowlevel=rules.reconstruct_lowlevel.output.reconstructions,
         responses=RESPONSES,
         trials=TRIALS,

@@ -88,6 +88,7 @@ for _modality in LAYOUT.sensor_images:
             f"evaluate_images_{_modality}"
         input:
             unpack(clip_model_input),
+            unpack(judge_input),
             **({"final": f"{_rec}/reconstructions.npz"} if DIFFUSION else {}),
             lowlevel=f"{_low}/reconstructions.npz",
             embeddings=rules.embed_stimuli.output.embeddings,

@@ -54,3 +54,26 @@ rule embed_stimuli:
         model_dir=CLIP_DIR,
     script:
         "../workflow/scripts/embed_stimuli.py"
+
+
+rule structure_maps:
+    input:
+        stimuli=STIMULI_TSV,
+    output:
+        maps=f"{STIM}/structure/structure.npz",
+        manifest=f"{STIM}/structure/manifest.json",
+    log:
+        f"logs/stimuli/{LAYOUT.versions['stimuli']}/structure_maps.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/structure_maps/stimuli/{LAYOUT.versions['stimuli']}/structure_maps.tsv"
+    conda:
+        "../envs/neuro.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cfg=stage_config("stimuli", "structure"),
+        code=script_code_hash("structure_maps.py"),
+    script:
+        "../workflow/scripts/structure_maps.py"

@@ -6,19 +6,23 @@ import pytest
 from neurorecon.reconstruct import diffusion, vae as vae_module
 from neurorecon.reconstruct.lowlevel import LowLevelSpace, fit_lowlevel, resize_images
 from neurorecon.reconstruct.subject import choose_samples, rescale_embeddings
+from neurorecon.stimuli.structure import structure_maps
 from neurorecon.synth.scenes import draw_scene, sample_scenes
 
 VAE_CFG = {"seed": 0, "channels": [8, 16], "latent_channels": 4, "learning_rate": 0.003, "kl_weight": 0.001,
            "epochs": 3, "batch_size": 16}
 LIGHT_TOUCH_TOLERANCE = 4.0  # mean absolute difference, 0-255 scale
+SCENES = sample_scenes(64, np.random.default_rng(4))
 UNET_CFG = {"seed": 0, "channels": [16, 32], "layers_per_block": 1, "attention_head_dim": 8,
-            "resnet_time_scale_shift": "default", "condition_dropout": 0.1,
-            "prediction_type": "v_prediction", "ema_decay": 0.9, "learning_rate": 0.002, "epochs": 2, "batch_size": 16}
+            "resnet_time_scale_shift": "default", "condition_dropout": 0.1, "text_dropout": 0.3,
+            "prediction_type": "v_prediction", "ema_decay": 0.9, "learning_rate": 0.002, "epochs": 2, "batch_size": 16,
+            "controlnet": {"structure": "silhouette", "map_size": 8, "map_dropout": 0.1, "learning_rate": 0.002,
+                           "epochs": 1}}
 
 
 @pytest.fixture(scope="module")
 def scenes():
-    return np.stack([draw_scene(s, 32) for s in sample_scenes(64, np.random.default_rng(4))])
+    return np.stack([draw_scene(s, 32) for s in SCENES])
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +37,9 @@ def tiny_generator(tmp_path_factory, trained_vae, scenes):
     vae = vae_module.load_vae(trained_vae[0])
     folder = tmp_path_factory.mktemp("generator") / "model"
     embeddings = np.random.default_rng(0).normal(size=(len(scenes), 8)).astype(np.float32)
-    diffusion.train_tiny_unet(vae_module.encode_images(vae, scenes), embeddings, UNET_CFG, folder)
+    texts = np.random.default_rng(1).normal(size=(len(scenes), 8)).astype(np.float32)
+    maps = structure_maps("silhouette", 8, scenes=SCENES)
+    diffusion.train_tiny_unet(vae_module.encode_images(vae, scenes), embeddings, texts, UNET_CFG, folder, maps=maps)
     return diffusion.load_tiny_generator(folder, vae), embeddings
 
 
@@ -84,7 +90,7 @@ def test_film_conditioning_is_built_saved_and_reloaded(tmp_path, trained_vae, sc
     vae = vae_module.load_vae(trained_vae[0])
     cfg = {**UNET_CFG, "resnet_time_scale_shift": "scale_shift", "epochs": 1}
     embeddings = np.random.default_rng(1).normal(size=(16, 8)).astype(np.float32)
-    diffusion.train_tiny_unet(vae_module.encode_images(vae, scenes[:16]), embeddings, cfg, tmp_path / "model")
+    diffusion.train_tiny_unet(vae_module.encode_images(vae, scenes[:16]), embeddings, embeddings, cfg, tmp_path / "model")
     generator = diffusion.load_tiny_generator(tmp_path / "model", vae)
     assert generator.unet.config.resnet_time_scale_shift == "scale_shift"
     # FiLM: each ResNet block's embedding projection yields a scale and a shift per channel
@@ -138,6 +144,51 @@ def test_sampler_errors_are_clear(tiny_generator, scenes):
         diffusion.img2img(generator, scenes[:1], embeddings[:1], sampler="ddim", steps=2, guidance=1, strength=0, seed=0)
 
 
+def test_text_and_structure_steer_the_generator_and_reload(tiny_generator, scenes):
+    """The control branch loads back with the maps it was trained on; at structure scale 0 it is an
+    exact no-op, and decoded maps or text embeddings change the images."""
+    generator, embeddings = tiny_generator
+    assert generator.takes_text and generator.structure == {"kind": "silhouette", "size": 8}
+    texts = np.random.default_rng(2).normal(size=(4, 8)).astype(np.float32)
+    maps = structure_maps("silhouette", 8, scenes=SCENES[:4])
+    kwargs = dict(sampler="ddim", steps=4, guidance=2.0, strength=0.8, seed=3)
+    plain = diffusion.img2img(generator, scenes[:4], embeddings[:4], **kwargs)
+    unscaled = diffusion.img2img(generator, scenes[:4], embeddings[:4], structure=maps, structure_scale=0.0, **kwargs)
+    np.testing.assert_array_equal(plain, unscaled)
+    controlled = diffusion.img2img(generator, scenes[:4], embeddings[:4], structure=maps, structure_scale=2.0, **kwargs)
+    texted = diffusion.img2img(generator, scenes[:4], embeddings[:4], text=texts, text_guidance=3.0, **kwargs)
+    assert np.abs(controlled.astype(int) - plain).mean() > 0   # one epoch: the zero-initialised outputs barely moved
+    assert np.abs(texted.astype(int) - plain).mean() > 0.5
+
+
+def test_nested_guidance_weighs_each_branch_against_the_one_before():
+    """Two weights over three branches: e0 + w1 (e1 - e0) + w2 (e2 - e1); one weight is plain
+    classifier-free guidance. A stand-in UNet returns its conditioning, so the result is exact."""
+    import torch
+
+    class Echo(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, sample, t, encoder_hidden_states):
+            from types import SimpleNamespace
+
+            return SimpleNamespace(sample=torch.zeros_like(sample) + encoder_hidden_states[:, :, None, None])
+
+    config = {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+              "clip_sample": False, "prediction_type": "epsilon"}
+    init = torch.zeros(1, 1, 2, 2)
+    branches = torch.tensor([[0.0], [1.0], [3.0]])   # e0 = 0, e1 = 1, e2 = 3
+    common = dict(sampler="ddim", scheduler_config=config, steps=1, strength=1.0)
+    nested = diffusion.guided_denoise(Echo(), init, {"encoder_hidden_states": branches}, guidance=[2.0, 0.5],
+                                      rng=torch.Generator().manual_seed(0), **common)
+    target = diffusion.guided_denoise(Echo(), init, {"encoder_hidden_states": torch.tensor([[0.0], [3.0]])},
+                                      guidance=1.0, rng=torch.Generator().manual_seed(0), **common)
+    # 0 + 2 * (1 - 0) + 0.5 * (3 - 1) = 3: the same prediction as one branch that says 3 at weight 1
+    torch.testing.assert_close(nested, target)
+
+
 def test_choose_samples_picks_the_closest_in_clip_space():
     decoded = np.array([[1.0, 0.0], [0.0, 1.0]])
     samples = np.array([[[0.0, 1.0], [2.0, 0.1]], [[0.0, 3.0], [1.0, 0.0]]])
@@ -167,6 +218,12 @@ def test_pretrained_unclip_pipeline_loads_offline_and_samples(tmp_path, scenes):
     again = diffusion.img2img(generator, scenes[:3], embeddings, sampler="dpm", steps=3, guidance=2.0, strength=0.7, seed=0)
     assert out.shape == (3, 32, 32, 3)
     np.testing.assert_array_equal(out, again)
+    with pytest.raises(ValueError, match="takes no text embeddings"):
+        diffusion.img2img(generator, scenes[:1], embeddings[:1], sampler="dpm", steps=1, guidance=2.0, strength=0.7,
+                          seed=0, text=embeddings[:1])
+    with pytest.raises(ValueError, match="no control branch"):
+        diffusion.img2img(generator, scenes[:1], embeddings[:1], sampler="dpm", steps=1, guidance=2.0, strength=0.7,
+                          seed=0, structure=np.zeros((1, 8, 8), np.float32))
     with pytest.raises(ValueError, match="noise_level 5000"):
         diffusion.load_unclip_generator(folder, noise_level=5000)
     with pytest.raises(FileNotFoundError, match="model_index.json"):

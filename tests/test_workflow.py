@@ -71,25 +71,34 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert "Video: decoding per 2-s segment" in html and "true and decoded motion per segment" in html
     assert "Video: generated clips" in html and "generated clips, animated" in html and "image/gif;base64" in html
     assert "3D: objects decoded into meshes" in html and "Which regions carry each target" in html
+    assert "what each decoded input is worth" in html and "input ablation" in html
     for stage, kinds in (("data", ["shapes", "synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
                          ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "shapes", "video"])):
         folders = sorted((finished_run / "results" / stage).iterdir())
         assert [p.name.rsplit("-", 1)[0] for p in folders] == kinds
         assert all(list(folder.rglob("manifest.json")) for folder in folders), stage
     decode = sorted(p for p in (finished_run / "results" / "decode").iterdir() if "eeg" not in p.name)
-    assert [p.name.split("-")[0] for p in decode] == ["adapted", "ridge", "shapes", "shared", "video"]
+    assert [p.name.split("-")[0] for p in decode] == ["adapted", "inputs", "ridge", "shapes", "shared", "video"]
     assert all(list(folder.rglob("manifest.json")) for folder in decode)
     assert (decode[0] / "sub-02" / "model" / "model.safetensors").is_file()
-    assert sorted(p.name for p in decode[3].iterdir()) == ["manifest.json", "model", "sub-01", "training.tsv"]
+    assert sorted(p.name for p in decode[4].iterdir()) == ["manifest.json", "model", "sub-01", "training.tsv"]
+    assert (decode[1] / "sub-03" / "words" / "ridge.safetensors").is_file()
     # checkpoints are removed once the models are saved
     assert not [p for p in (finished_run / "results").rglob("checkpoints/**/*") if p.is_file()]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
-        "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "regions-image", "regions-shapes",
-        "regions-video", "seeg", "shapes", "shared", "video"]
+        "ablation", "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "regions-image",
+        "regions-shapes", "regions-video", "seeg", "shapes", "shared", "video"]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "reconstruct").iterdir()) == [
-        "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg", "shapes", "video"]
+        "ablation", "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg", "shapes",
+        "video"]
     assert sorted(p.name.split("-")[0] for p in (finished_run / "results" / "models").iterdir()) == [
-        "diffusion", "shape", "vae", "video"]
+        "diffusion", "judge", "shape", "vae", "video"]
+    ablation = pd.read_csv(next((finished_run / "results" / "evaluate").glob("ablation-*")) / "ablation_mean.tsv",
+                           sep="\t")
+    assert list(dict.fromkeys(ablation["inputs"])) == ["image", "image+text", "image+structure",
+                                                       "image+text+structure"]
+    assert {"shape_acc", "shape_judge_acc", "colour_acc", "colour_judge_acc", "clip_2way"} <= set(ablation["metric"])
+    assert ablation["ceiling"].notna().all() and (ablation["subjects"] == 1).all()
     meshes = next((finished_run / "results" / "reconstruct").glob("shapes-*")) / "shape01"
     assert len(list((meshes / "meshes").glob("*.ply"))) == 8 and len(list((meshes / "turntables").glob("*.gif"))) == 8
     generated = next((finished_run / "results" / "reconstruct").glob("video-*")) / "video01"
@@ -132,31 +141,43 @@ VIDEO_GENERATION = {"train_tiny_video": 1, "reconstruct_video": 1, "evaluate_vid
 SHAPE_BRANCH = {"train_tiny_shape": 1, "shape_targets": 1, "decode_shape": 1, "reconstruct_shape": 1, "evaluate_shape": 1,
                 "regions_shape": 1}
 REGIONS_IMAGE = {"regions_image": 3}
+ABLATION = {"reconstruct_ablation": 1, "evaluate_ablation": 1}   # tiny.yaml ablates sub-01 only
+INPUTS = {"decode_inputs": 3}
 
 
 @pytest.mark.parametrize("section, value, expected", [
     (("decode", "ridge", "alphas"), [1, 10, 1000],
      {"decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_images": 3, "evaluate_images": 3,
-      "benchmark_data_efficiency": 1, **REGIONS_IMAGE, "report": 1, "all": 1}),
+      "benchmark_data_efficiency": 1, **REGIONS_IMAGE, **ABLATION, "report": 1, "all": 1}),
     (("preprocess", "fmri", "high_pass_hz"), 0.02,
      {"preprocess_fmri": 3, "decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_lowlevel": 3,
-      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **REGIONS_IMAGE, "report": 1, "all": 1}),
+      "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **REGIONS_IMAGE, **INPUTS, **ABLATION,
+      "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
      {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, **SENSOR_IMAGES,
+      "structure_maps": 1, **INPUTS, **ABLATION,
       **VIDEO_BELOW_TARGETS, **VIDEO_GENERATION, **SHAPE_BRANCH, **REGIONS_IMAGE, "regions_video": 1,
       "report": 1, "all": 1}),
     (("reconstruct", "sampling", "steps"), 3,
-     {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, "report": 1, "all": 1}),
+     {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, **ABLATION, "report": 1, "all": 1}),
+    # the combinations redraw only the ablation; the inputs' decoders rerun what samples with them
+    (("reconstruct", "ablation", "combinations"), [["image"]], {**ABLATION, "report": 1, "all": 1}),
+    (("decode", "inputs", "method"), "ridge",
+     {**INPUTS, "reconstruct_images": 3, "evaluate_images": 3, **ABLATION, "report": 1, "all": 1}),
+    (("evaluate", "judge", "epochs"), 1,
+     {"train_judge": 1, "evaluate_images": 3, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1,
+      "evaluate_ablation": 1, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
      {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, **VIDEO_GENERATION,
-      "report": 1, "all": 1}),
+      **ABLATION, "report": 1, "all": 1}),
     (("reconstruct", "vae", "tiny", "epochs"), 1,
      {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 3, "reconstruct_images": 3,
-      "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, **VIDEO_GENERATION, "report": 1, "all": 1}),
+      "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, **VIDEO_GENERATION, **ABLATION, "report": 1, "all": 1}),
     (("evaluate", "image", "size"), 16,
      {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "evaluate_eeg": 1,
-      "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "report": 1, "all": 1}),
+      "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "evaluate_ablation": 1, "report": 1,
+      "all": 1}),
     # each sensor modality is its own branch: editing one never reruns the other or the fMRI stages
     (("preprocess", "eeg", "h_freq"), 30.0,
      {"preprocess_eeg": 1, "decode_eeg": 1, "evaluate_eeg": 1, "reconstruct_lowlevel_eeg": 1, "reconstruct_images_eeg": 1,

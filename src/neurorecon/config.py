@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from neurorecon.layout import sensor_subjects_from_config, shared_subjects, subjects_from_config
+from neurorecon.layout import ablation_subjects, sensor_subjects_from_config, shared_subjects, subjects_from_config
 from neurorecon.shipped import check_shipped_combination
 
 RESNET_DOWNSAMPLING = 32  # OpenCLIP's ModifiedResNet: stem /4, three strided stages /8
@@ -57,6 +57,7 @@ def check_config_combinations(config: dict) -> None:
     if config["benchmark"]["glm"]["enabled"] and source not in ("synthetic", "bids"):
         raise ConfigError(f"benchmark.glm times the single-trial GLM on BOLD runs, which data.source {source!r} "
                           "does not have (its responses are read, not estimated); set benchmark.glm.enabled: false")
+    _check_decoded_inputs(config)
     for problem in check_shipped_combination(config):
         raise ConfigError(problem)
     _check_tiny_clip(config["stimuli"]["clip"])
@@ -75,6 +76,47 @@ def check_config_combinations(config: dict) -> None:
                           ("reconstruct.lowlevel.rois", config["reconstruct"]["lowlevel"]["rois"])):
             if rois not in (None, ["visual"]):
                 raise ConfigError(f"{key} is {rois}, but the Miyawaki responses have one ROI, 'visual'; set it to null")
+
+
+def _check_decoded_inputs(config: dict) -> None:
+    """The generator's decoded inputs must be decoded, and the control branch trained on the same maps."""
+    recon, source = config["reconstruct"], config["data"]["source"]
+    if source in ("nsd", "miyawaki") and "text" in config["decode"]["inputs"]["kinds"]:
+        raise ConfigError(f"decode.inputs.kinds lists 'text', which needs captions that the {source} stimulus table "
+                          f"lacks; drop it (decode.inputs.kinds: [structure])")
+    if (source in ("nsd", "miyawaki") and config["decode"]["inputs"]["kinds"]
+            and config["decode"]["inputs"]["method"] == "retrieval"):
+        raise ConfigError(f"decode.inputs.method 'retrieval' reads the stimuli's captions, which the {source} stimulus "
+                          f"table lacks; use method: ridge")
+    if (source != "synthetic" and "structure" in config["decode"]["inputs"]["kinds"]
+            and config["stimuli"]["structure"]["kind"] == "silhouette" and subjects_from_config(config["data"])):
+        raise ConfigError(f"stimuli.structure.kind 'silhouette' is drawn from the synthetic scenes' parameters, which "
+                          f"data.source {source!r} does not have; use kind: edges")
+    unknown = sorted(set(map(str, recon["ablation"]["subjects"] or [])) - set(subjects_from_config(config["data"])))
+    if unknown:
+        raise ConfigError(f"reconstruct.ablation.subjects names {unknown}, which the data do not have")
+    extra = [kind for kind in recon["sampling"]["inputs"] if kind != "image"]
+    if ablation_subjects(config):
+        extra += [kind for combination in recon["ablation"]["combinations"] for kind in combination
+                  if kind != "image" and kind not in extra]
+    if not extra or not subjects_from_config(config["data"]) or recon["diffusion"]["model"] == "none":
+        return
+    missing = [kind for kind in extra if kind not in config["decode"]["inputs"]["kinds"]]
+    if missing:
+        raise ConfigError(f"reconstruct.sampling.inputs or reconstruct.ablation.combinations use {missing}, which "
+                          f"decode.inputs.kinds does not decode; add them there or drop them from the inputs")
+    if "text" in extra and source in ("nsd", "miyawaki"):
+        raise ConfigError(f"reconstruct.sampling.inputs lists 'text', which needs captions that the {source} stimulus "
+                          f"table lacks; set reconstruct.sampling.inputs: [image]")
+    if recon["diffusion"]["model"] != "tiny":
+        raise ConfigError(f"reconstruct.sampling.inputs lists {extra}, but the pretrained generator "
+                          f"{recon['diffusion']['model']!r} takes the image embedding only in this version; "
+                          f"set reconstruct.sampling.inputs: [image]")
+    control, structure = recon["diffusion"]["tiny"]["controlnet"], config["stimuli"]["structure"]
+    if "structure" in extra and (control["structure"], control["map_size"]) != (structure["kind"], structure["size"]):
+        raise ConfigError(f"the decoded structure maps are {structure['kind']} at {structure['size']} cells "
+                          f"(stimuli.structure), but the control branch follows {control['structure']} at "
+                          f"{control['map_size']} (reconstruct.diffusion.tiny.controlnet); make them equal")
 
 
 def _check_tiny_clip(clip: dict) -> None:

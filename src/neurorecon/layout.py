@@ -15,6 +15,7 @@ from neurorecon.artifacts import stage_version
 RESULTS = "results"
 SENSOR_MODALITIES = ("eeg", "seeg")
 VIDEO_STAGES = ("data_video", "video_targets", "decode_video", "video_model", "reconstruct_video", "evaluate_video")
+GENERATOR_INPUTS = ("image", "text", "structure")   # what the image generator can be steered by
 SHAPE_STAGES = ("data_shape", "shape_targets", "decode_shape", "shape_model", "reconstruct_shape", "evaluate_shape")
 
 
@@ -37,6 +38,7 @@ class Layout:
     video_root: str                        # where their subjNN_*_fmri.pt and GT_*_3fps.pt files are read
     shape_subjects: list[str]              # subjects of the 3D data (shape01, ...: sub-0001, ...; [] when none)
     shape_root: str                        # where their sub-00NN/npy_data files and split lists are read
+    ablation_subjects: list[str]           # fMRI subjects reconstructed with every combination of decoded inputs
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
@@ -64,7 +66,9 @@ class Layout:
         if not self.video_subjects:
             unused.add("regions_video")
         if not self.subjects:
-            unused.add("regions_image")
+            unused |= {"regions_image", "decode_inputs"}
+        if not self.ablation_subjects:
+            unused |= {"ablation", "evaluate_ablation"}
         for modality in SENSOR_MODALITIES:
             if not self.sensor_subjects[modality]:
                 unused |= set(self.sensor_stages(modality))
@@ -138,6 +142,29 @@ def shared_subjects(config: dict) -> list[str]:
     return [s for s in subjects_from_config(config["data"]) if s not in set(map(str, adapt["subjects"]))]
 
 
+def combination_name(kinds) -> str:
+    """A combination of the generator's decoded inputs as one name, in a fixed order:
+    ``image+text+structure``."""
+    unknown = sorted(set(kinds) - set(GENERATOR_INPUTS))
+    if unknown:
+        raise ValueError(f"unknown decoded inputs {unknown}; expected some of {GENERATOR_INPUTS}")
+    return "+".join(kind for kind in GENERATOR_INPUTS if kind in kinds)
+
+
+def decoded_inputs(config: dict) -> list[str]:
+    """The fMRI image generator's decoded inputs beside the image embedding (text, structure)."""
+    return [kind for kind in config["reconstruct"]["sampling"]["inputs"] if kind != "image"]
+
+
+def ablation_subjects(config: dict) -> list[str]:
+    """The fMRI subjects of the input ablation ([] when off: no tiny generator, or no subject listed)."""
+    subjects = subjects_from_config(config["data"])
+    listed = config["reconstruct"]["ablation"]["subjects"]
+    if config["reconstruct"]["diffusion"]["model"] != "tiny" or not subjects:
+        return []
+    return subjects if listed is None else [str(s) for s in listed]
+
+
 def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
     """Versions and folders of every stage for a validated config. ``shipped`` maps the kinds of
     shipped tiny model the config loads (clip, vae, diffusion) to their versions, which become
@@ -149,12 +176,17 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         data["synthetic"] = _without(data["synthetic"], (*SENSOR_MODALITIES, "video", "shapes"))
     data_v = stage_version(data)
     versions = {"data": data_v}
-    evaluate = _without(config["evaluate"], ("video", "shape", "regions"))   # the image and embedding metrics' settings
+    evaluate = _without(config["evaluate"], ("video", "shape", "regions", "judge"))   # the image and embedding metrics' settings
+    # the scene judge (synthetic world only) is a model of its own, a parent of the image metrics
+    judge = [stage_version(config["evaluate"]["judge"])] if source == "synthetic" else []
+    if judge:
+        versions["judge"] = judge[0]
     versions["preprocess"] = stage_version(_without(config["preprocess"], SENSOR_MODALITIES), [data_v])
     versions["stimuli"] = stage_version(config["stimuli"], [data_v, *shipped_parents.get("clip", [])])
     decode = config["decode"]
     inputs = [versions["preprocess"], versions["stimuli"]]
     versions["decode"] = stage_version(decode["ridge"], inputs)
+    versions["decode_inputs"] = stage_version(decode["inputs"], inputs)
     versions["evaluate"] = stage_version(evaluate, [versions["decode"]])
     # the cross-subject model is versioned by its training subjects, not by the adapted ones, and
     # adaptation by its settings, not by its subject list: adding a subject to adapt adds jobs only
@@ -172,9 +204,15 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
     versions["lowlevel"] = stage_version(recon["lowlevel"], [versions["preprocess"], versions["vae"]])
     embedding_decoders = ([versions["shared"], versions["adapt"]] if recon["decoder"] == "cross-subject"
                           else [versions["decode"]])
+    input_decoders = [versions["decode_inputs"]] if decoded_inputs(config) else []
     versions["reconstruct"] = stage_version(
-        recon["sampling"], [versions["lowlevel"], *embedding_decoders, versions["diffusion"]])
-    versions["evaluate_image"] = stage_version(evaluate, [versions["reconstruct"]])
+        recon["sampling"], [versions["lowlevel"], *embedding_decoders, *input_decoders, versions["diffusion"]])
+    versions["evaluate_image"] = stage_version(evaluate, [versions["reconstruct"], *judge])
+    # the ablation: the same sampling with every listed combination of decoded inputs (its subject
+    # list is left out of the version, so adding a subject adds jobs only)
+    versions["ablation"] = stage_version(recon["ablation"]["combinations"], [versions["reconstruct"],
+                                                                              versions["decode_inputs"]])
+    versions["evaluate_ablation"] = stage_version(evaluate, [versions["ablation"], *judge])
     sensor_folders, sensor_roots = {}, {}
     for modality in SENSOR_MODALITIES:
         if source == "synthetic":
@@ -199,7 +237,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                  "reconstruct/images"),
                 ("evaluate_image", evaluate, [f"reconstruct_{modality}"], "evaluate/image")):
             name = f"{stage}_{modality}"
-            versions[name] = stage_version(section, [versions[p] for p in parents])
+            versions[name] = stage_version(section, [versions[p] for p in parents] + (judge if stage == "evaluate_image" else []))
             sensor_folders[name] = f"{RESULTS}/{folder}-{modality}-{versions[name]}"
     if source == "muse":  # category decoding of eeg-notebooks recordings, and the images drawn from it
         versions["categories"] = stage_version(decode["categories"], [data_v, versions["stimuli"]])
@@ -287,6 +325,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         "preprocess": f"{RESULTS}/preprocess/fmri-{versions['preprocess']}",
         "stimuli": f"{RESULTS}/stimuli/clip-{versions['stimuli']}",
         "decode": f"{RESULTS}/decode/ridge-{versions['decode']}",
+        "decode_inputs": f"{RESULTS}/decode/inputs-{versions['decode_inputs']}",
         "evaluate": f"{RESULTS}/evaluate/embedding-{versions['evaluate']}",
         "shared": f"{RESULTS}/decode/shared-{versions['shared']}",
         "adapt": f"{RESULTS}/decode/adapted-{versions['adapt']}",
@@ -297,6 +336,9 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         "lowlevel": f"{RESULTS}/reconstruct/lowlevel-{versions['lowlevel']}",
         "reconstruct": f"{RESULTS}/reconstruct/images-{versions['reconstruct']}",
         "evaluate_image": f"{RESULTS}/evaluate/image-{versions['evaluate_image']}",
+        "ablation": f"{RESULTS}/reconstruct/ablation-{versions['ablation']}",
+        "evaluate_ablation": f"{RESULTS}/evaluate/ablation-{versions['evaluate_ablation']}",
+        **({"judge": f"{RESULTS}/models/judge-{judge[0]}"} if judge else {}),
     }
     # the synthetic video world is written under results/data; CC2017's files are read in place
     if video_folders:
@@ -309,4 +351,4 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                   sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]],
                   shipped=dict(shipped or {}), video_subjects=video_subjects_from_config(config["data"]),
                   video_root=video_root, shape_subjects=shape_subjects_from_config(config["data"]),
-                  shape_root=shape_root)
+                  shape_root=shape_root, ablation_subjects=ablation_subjects(config))

@@ -1,12 +1,13 @@
 """The tiny models the project trains once and ships in ``models/``, loaded like pretrained weights.
 
 Real users never train CLIP or Stable Diffusion: they load them. The synthetic world's tiny CLIP,
-VAE, image UNet, video UNet and shape generator are its "pretrained models", so by default (``<section>.tiny.weights: shipped``)
+VAE, image UNet (with its control branch), video UNet and shape generator are its "pretrained models", so by default (``<section>.tiny.weights: shipped``)
 a run loads the copies in ``models/`` through the same loaders as real weights instead of
 training them again (which is most of a default run's time on a CPU, and gives different weights
 on CPUs with other float kernels). ``weights: train`` trains them in the run instead;
 ``snakemake train_models`` retrains all five with the config's tiny settings and replaces the
-shipped copies; ``snakemake train_video_model`` trains only the video UNet, from the shipped CLIP,
+shipped copies; ``snakemake train_image_model`` trains only the image UNet and its control branch, on
+the shipped CLIP and VAE, ``snakemake train_video_model`` only the video UNet, from the shipped CLIP,
 VAE and image UNet, and ``snakemake train_shape_model`` only the shape generator, on the shipped CLIP.
 
 ``models/manifest.json`` records, per model, the settings it was trained with, the sha256 of
@@ -38,7 +39,8 @@ FILES = {
     "clip": ("open_clip_config.json", "open_clip_model.safetensors", "training.tsv"),
     "vae": ("config.json", "diffusion_pytorch_model.safetensors", "training.tsv"),
     "diffusion": ("unet/config.json", "unet/diffusion_pytorch_model.safetensors",
-                  "scheduler/scheduler_config.json", "training.tsv"),
+                  "scheduler/scheduler_config.json", "controlnet/config.json",
+                  "controlnet/diffusion_pytorch_model.safetensors", "controlnet/structure.json", "training.tsv"),
     "video": ("unet/config.json", "unet/diffusion_pytorch_model.safetensors", "motion_tokens/config.json",
               "motion_tokens/model.safetensors", "scheduler/scheduler_config.json", "training.tsv"),
     "shape": ("config.json", "model.safetensors", "training.tsv"),

@@ -1,5 +1,6 @@
 """Rule reconstruct_images: final images from the generator, started from the low-level ones and
-conditioned on the decoded CLIP embeddings (and the same from noise-free responses)."""
+conditioned on the decoded CLIP embeddings, text embeddings and structure maps (and the same from
+noise-free responses)."""
 
 from pathlib import Path
 
@@ -7,9 +8,7 @@ from _common import begin, progress, subject_of
 
 started = begin(snakemake)
 
-import numpy as np
 import torch
-from PIL import Image
 
 from neurorecon.artifacts import write_manifest
 from neurorecon.decode.ridge import load_predictions
@@ -19,9 +18,9 @@ from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import load_tiny_generator, load_unclip_generator
 from neurorecon.reconstruct.models import best_device, clip_location, vae_location
 from neurorecon.reconstruct.io import load_reconstructions, save_reconstructions, write_pngs
-from neurorecon.reconstruct.subject import choose_samples, draw_samples
+from neurorecon.reconstruct.subject import brain_guided_images, sampled_inputs
 from neurorecon.reconstruct.vae import load_vae
-from neurorecon.stimuli.clip import embed_images, load_clip
+from neurorecon.stimuli.clip import load_clip
 
 sampling = snakemake.params.sampling
 torch.set_num_threads(snakemake.threads)
@@ -38,24 +37,18 @@ stim_ids, decoded = load_predictions(Path(snakemake.input.predictions))
 if stim_ids != [str(s) for s in lowlevel["stim_ids"]]:
     raise ValueError(f"{snakemake.input.predictions} and {snakemake.input.lowlevel} list different test stimuli")
 subject = subject_of(snakemake)
-sets = {"images": (lowlevel["images"], decoded)}
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
 decoder = load_saved_decoder(Path(snakemake.input.decoder), subject)
 clean = noise_free_rows(responses, decoder.rois, snakemake.input)
+inputs = sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"]) if "inputs" in snakemake.input.keys() \
+    else {"images": {}, "ceiling": {}}
+sets = {"images": (lowlevel["images"], decoded, inputs["images"])}
 if clean is not None:
-    sets["ceiling"] = (lowlevel["ceiling"], decoder.predict(clean))
+    sets["ceiling"] = (lowlevel["ceiling"], decoder.predict(clean), inputs["ceiling"])
 
 out_dir = Path(snakemake.output.manifest).parent
-arrays = {}
-for name, (start_images, embeddings) in sets.items():
-    samples = draw_samples(generator, start_images, embeddings, sampling,
-                           progress=lambda batches: progress(batches, f"sample {name} sub-{subject}"))
-    n, k = samples.shape[:2]
-    sample_embeddings = embed_images(clip, [Image.fromarray(image) for image in samples.reshape(n * k, *samples.shape[2:])])
-    chosen = choose_samples(sample_embeddings.reshape(n, k, -1), embeddings)
-    arrays[name] = samples[np.arange(n), chosen]
-    arrays[f"{name}_samples"] = samples
-    arrays[f"{name}_chosen"] = chosen
+arrays = brain_guided_images(generator, clip, sets, sampling,
+                             progress=lambda batches, name: progress(batches, f"sample {name} sub-{subject}"))
 for k in range(sampling["samples"]):
     write_pngs(out_dir / "samples", stim_ids, arrays["images_samples"][:, k], suffix=f"_sample-{k}")
 write_pngs(out_dir / "images", stim_ids, arrays["images"])

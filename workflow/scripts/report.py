@@ -29,7 +29,7 @@ sensors = [path for modality in ("eeg", "seeg") for kind in ("metrics", "image_m
            for path in snakemake.input.get(f"{modality}_{kind}", [])]
 sensors += [snakemake.input[key] for key in ("category_metrics", "category_image_metrics") if key in snakemake.input.keys()]
 tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
-          for p in [*snakemake.input.metrics, *cross_subject, *sensors, *snakemake.input.image_metrics,
+          for p in [*snakemake.input.metrics, *snakemake.input.input_metrics, *cross_subject, *sensors, *snakemake.input.image_metrics,
                     *snakemake.input.video_metrics, *snakemake.input.shape_metrics]]
 summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
@@ -139,7 +139,9 @@ write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snake
                                                        costs=costs, provenance=provenance, video_figures=video_figures,
                                                        generated_video_figures=generated_video_figures,
                                                        shape_figures=shape_figures, shape_notes=shape_notes,
-                                                       region_figures=region_figures))
+                                                       region_figures=region_figures,
+                                                       ablation=(pd.read_csv(snakemake.input.ablation, sep="\t")
+                                                                 if "ablation" in snakemake.input.keys() else None)))
 # written last: the summary and report are this config's only when this sidecar names its hash
 write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
                inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],

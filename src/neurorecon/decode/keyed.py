@@ -37,9 +37,10 @@ def load_keyed(path: Path, kinds, stim_ids=None) -> dict[str, np.ndarray]:
 
 
 def save_predictions(path: Path, stim_ids, predicted: dict[str, np.ndarray],
-                     ceiling: dict[str, np.ndarray] | None = None) -> None:
-    """Decoded test targets, and those decoded from noise-free responses where known."""
-    save_keyed(path, stim_ids, {**predicted, **{f"ceiling_{kind}": v for kind, v in (ceiling or {}).items()}})
+                     ceiling: dict[str, np.ndarray] | None = None, **extra) -> None:
+    """Decoded test targets, and those decoded from noise-free responses where known; ``extra``
+    arrays (e.g. decoded captions) are stored as they are."""
+    save_keyed(path, stim_ids, {**predicted, **{f"ceiling_{kind}": v for kind, v in (ceiling or {}).items()}}, **extra)
 
 
 def load_predictions(path: Path, kinds) -> tuple[list[str], dict[str, np.ndarray], dict[str, np.ndarray] | None]:

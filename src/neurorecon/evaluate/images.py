@@ -249,3 +249,50 @@ def attribute_metrics(recon_features: np.ndarray, ceiling_features: np.ndarray |
         rows.append({"metric": f"{name}_acc", "value": value, "chance": chance, "ceiling": ceiling,
                      "n": len(true_labels)})
     return rows
+
+
+ATTRIBUTES = ("shape", "colour")  # columns of the synthetic world's stimulus table
+
+
+class ImageScorer:
+    """Every image metric of one evaluation config: the feature metrics, the CLIP attribute judge
+    (where the stimulus table names shape and colour) and the independent scene judge (when given).
+    Built once per job, applied to each set of reconstructions."""
+
+    def __init__(self, cfg: dict, clip_bundle, stimuli_tsv: str | Path, embeddings: dict, judge=None):
+        from neurorecon.stimuli.images import read_stimulus_table
+
+        self.cfg, self.clip, self.judge, self.stimuli_tsv = cfg, clip_bundle, judge, stimuli_tsv
+        self.feature_fns, self.notes = available_feature_fns(cfg["backbones"], clip_bundle)
+        self.stimuli = read_stimulus_table(stimuli_tsv).set_index("stim_id")
+        self.attributes = [a for a in ATTRIBUTES if a in self.stimuli.columns]
+        ids = embeddings["stim_ids"].astype(str)
+        self.train_ids = [s for s in ids if self.stimuli.loc[s, "split"] == "train"]
+        self.train_features = embeddings["image"][np.isin(ids, self.train_ids)]
+
+    def rows(self, images: np.ndarray, ceiling: np.ndarray | None, stim_ids: list[str]) -> list[dict]:
+        """Metric rows (metric, value, chance, ceiling, n) of reconstructions of ``stim_ids``."""
+        from neurorecon.evaluate.judge import judge_rows
+        from neurorecon.stimuli.images import load_stimulus_images
+
+        truth = load_stimulus_images(self.stimuli_tsv, stim_ids)
+        rows = image_metrics(images, truth, self.cfg["size"], self.feature_fns, ceiling)
+        true = {a: self.stimuli.loc[stim_ids, a].to_numpy() for a in self.attributes}
+        if self.attributes:
+            rows += attribute_metrics(
+                clip_image_features(self.clip, images),
+                clip_image_features(self.clip, ceiling) if ceiling is not None else None, true, self.train_features,
+                {a: self.stimuli.loc[self.train_ids, a].to_numpy() for a in self.attributes})
+        if self.judge is not None and len(self.attributes) == len(ATTRIBUTES):
+            rows += judge_rows(self.judge, images, ceiling, true)
+        return rows
+
+
+def mean_over_subjects(table, keys: list[str]):
+    """Mean value, chance and ceiling (and total n) per ``keys`` of a long metric table with a
+    ``subject`` column; ``subjects`` counts them. Keys keep their first-seen order."""
+    import pandas as pd
+
+    grouped = table.groupby(keys, sort=False)
+    mean = grouped[["value", "chance", "ceiling"]].mean()
+    return pd.concat([mean, grouped["n"].sum(), grouped["subject"].nunique().rename("subjects")], axis=1).reset_index()

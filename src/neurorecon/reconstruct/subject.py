@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurorecon.io.inputs import InputDataError
 from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import ImageGenerator, img2img
 from neurorecon.reconstruct.lowlevel import LowLevelSpace, fit_lowlevel
@@ -32,6 +33,38 @@ def lowlevel_subject(responses: Responses, stimuli_tsv: Path, cfg: dict, space: 
     return result
 
 
+def sampled_inputs(path: Path, stim_ids: list[str], kinds) -> dict[str, dict[str, np.ndarray]]:
+    """The decoded inputs beside the image embedding that ``kinds`` names (``text``, ``structure``),
+    for the test stimuli in order, as ``draw_samples`` keywords: ``images`` from the measured
+    responses, ``ceiling`` from the noise-free ones (empty on real data). Structure maps come back
+    square (n, s, s)."""
+    from neurorecon.decode.keyed import load_keyed, load_predictions
+
+    wanted = [kind for kind in kinds if kind != "image"]
+    if not wanted:
+        return {"images": {}, "ceiling": {}}
+    saved_ids, _, _ = load_predictions(path, wanted)
+    if saved_ids != list(stim_ids):
+        raise InputDataError(path, "the decoded inputs list other test stimuli than the decoded image embeddings")
+    with np.load(path, allow_pickle=False) as data:
+        names = set(data.files)
+    missing = [kind for kind in wanted if kind not in names]
+    if missing:
+        raise InputDataError(path, f"no decoded {missing}; add them to decode.inputs.kinds")
+    arrays = load_keyed(path, [*wanted, *[f"ceiling_{kind}" for kind in wanted if f"ceiling_{kind}" in names]])
+
+    def as_inputs(prefix):
+        out = {}
+        for kind in wanted:
+            if prefix + kind in arrays:
+                values = arrays[prefix + kind]
+                side = int(round(np.sqrt(values.shape[1])))
+                out[kind] = values.reshape(len(values), side, side) if kind == "structure" else values
+        return out
+
+    return {"images": as_inputs(""), "ceiling": as_inputs("ceiling_")}
+
+
 def rescale_embeddings(embeddings: np.ndarray, norm: float | None) -> np.ndarray:
     """Embeddings rescaled to L2 ``norm`` (None: as they are)."""
     if norm is None:
@@ -41,13 +74,16 @@ def rescale_embeddings(embeddings: np.ndarray, norm: float | None) -> np.ndarray
 
 
 def draw_samples(generator: ImageGenerator, start_images: np.ndarray, embeddings: np.ndarray, sampling: dict,
-                 progress=None) -> np.ndarray:
+                 progress=None, text: np.ndarray | None = None, structure: np.ndarray | None = None) -> np.ndarray:
     """``sampling["samples"]`` images per stimulus: uint8 (n, samples, H, W, 3), sample k drawn
-    with seed ``sampling["seed"] + k``."""
+    with seed ``sampling["seed"] + k``; steered also by decoded ``text`` embeddings and
+    ``structure`` maps (n, s, s) when given."""
     conditioning = rescale_embeddings(embeddings, sampling["embedding_norm"]).astype(np.float32)
     draws = [img2img(generator, start_images, conditioning, sampler=sampling["sampler"], steps=sampling["steps"],
                      guidance=sampling["guidance"], strength=sampling["strength"], seed=sampling["seed"] + k,
-                     batch_size=sampling["batch_size"], progress=progress)
+                     batch_size=sampling["batch_size"], progress=progress, text=text,
+                     text_guidance=sampling["text_guidance"], structure=structure,
+                     structure_scale=sampling["structure_scale"])
              for k in range(sampling["samples"])]
     return np.stack(draws, axis=1)
 
@@ -59,3 +95,28 @@ def choose_samples(sample_embeddings: np.ndarray, decoded: np.ndarray) -> np.nda
     unit = sample_embeddings / np.maximum(np.linalg.norm(sample_embeddings, axis=-1, keepdims=True), 1e-12)
     target = decoded / np.maximum(np.linalg.norm(decoded, axis=-1, keepdims=True), 1e-12)
     return np.einsum("nkd,nd->nk", unit, target).argmax(axis=1)
+
+
+def brain_guided_images(generator: ImageGenerator, clip_bundle, sets: dict, sampling: dict, progress=None
+                        ) -> dict[str, np.ndarray]:
+    """Draw and choose the final images of each named set (``images``; ``ceiling`` from noise-free
+    responses): ``sets[name]`` is (start images, decoded image embeddings, further decoded inputs as
+    ``draw_samples`` keywords). Returns ``<name>`` (the chosen images), ``<name>_samples`` and
+    ``<name>_chosen`` (the index of the kept sample) per set."""
+    from PIL import Image
+
+    from neurorecon.stimuli.clip import embed_images
+
+    arrays = {}
+    for name, (start_images, embeddings, extra) in sets.items():
+        samples = draw_samples(generator, start_images, embeddings, sampling,
+                               progress=(lambda batches, _name=name: progress(batches, _name)) if progress else None,
+                               **extra)
+        n, k = samples.shape[:2]
+        flat = samples.reshape(n * k, *samples.shape[2:])
+        sample_embeddings = embed_images(clip_bundle, [Image.fromarray(image) for image in flat])
+        chosen = choose_samples(sample_embeddings.reshape(n, k, -1), embeddings)
+        arrays[name] = samples[np.arange(n), chosen]
+        arrays[f"{name}_samples"] = samples
+        arrays[f"{name}_chosen"] = chosen
+    return arrays

@@ -181,6 +181,41 @@ def data_efficiency_figure(table: pd.DataFrame) -> str:
     return figure_to_img(fig, "data efficiency: score against the share of training data")
 
 
+ABLATION_METRICS = ("shape_acc", "shape_judge_acc", "colour_acc", "colour_judge_acc", "clip_2way")
+
+
+def ablation_figure(mean: pd.DataFrame) -> str:
+    """One panel per attribute metric: a bar per combination of decoded inputs (mean over subjects),
+    its noise ceiling (dots) and chance (dashed)."""
+    metrics = [m for m in ABLATION_METRICS if m in set(mean["metric"])]
+    combinations = list(dict.fromkeys(mean["inputs"]))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 3.0), squeeze=False, sharey=True)
+    for ax, metric in zip(axes[0], metrics):
+        rows = mean[mean["metric"] == metric].set_index("inputs").loc[combinations]
+        x = np.arange(len(combinations))
+        ax.bar(x, rows["value"], color="#4c72b0", label="decoded")
+        ax.scatter(x, rows["ceiling"], color="#dd8452", zorder=3, label="noise ceiling")
+        ax.axhline(rows["chance"].mean(), color="k", ls="--", lw=1, label="chance")
+        ax.set_xticks(x, [c.replace("+", "\n+") for c in combinations], fontsize=7)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(metric, fontsize=9)
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    return figure_to_img(fig, "input ablation")
+
+
+def ablation_table(mean: pd.DataFrame) -> pd.DataFrame:
+    """Combination x metric: the mean value and, in brackets, its noise ceiling; a last row of chance."""
+    def cell(row):
+        return f"{row['value']:.3f}" + ("" if pd.isna(row["ceiling"]) else f" ({row['ceiling']:.3f})")
+
+    shown = mean.assign(cell=mean.apply(cell, axis=1))
+    wide = shown.pivot_table(index="inputs", columns="metric", values="cell", aggfunc="first", sort=False)
+    chance = shown.groupby("metric", sort=False)["chance"].mean().map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    wide.loc["chance"] = chance
+    wide.columns.name = None
+    return wide.reset_index().rename(columns={"inputs": "decoded inputs"})
+
+
 def table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0, escape=True)
 
@@ -226,7 +261,8 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
                   sensor_figures: dict[str, list[str]] | None = None, costs: pd.DataFrame | None = None,
                   provenance: dict | None = None, video_figures: list[str] = (),
                   generated_video_figures: list[str] = (), shape_figures: list[str] = (),
-                  shape_notes: list[str] = (), region_figures: list[str] = ()) -> str:
+                  shape_notes: list[str] = (), region_figures: list[str] = (),
+                  ablation: pd.DataFrame | None = None) -> str:
     """The report as one HTML string (figures inline, no external files). ``caption_retrieval``: the
     stimulus CLIP's caption retrieval (None where the stimuli are movies only); ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
@@ -265,7 +301,10 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
             "<h2>Decoding: brain responses to CLIP image embeddings</h2>",
             "<p class='note'>Mean over subjects, with chance and the noise ceiling (the same decoder applied to "
             "noise-free responses; empty for real data). Retrieval is top-1 among all test stimuli; "
-            "2-way identification as in MindEye2.</p>",
+            "2-way identification as in MindEye2. The generator's further decoded inputs (method <b>retrieval</b> "
+            "or <b>ridge</b>): <b>text_*</b> score the decoded caption embeddings among the test captions', "
+            "<b>structure_corr</b> is the mean correlation of decoded and true structure maps, "
+            "<b>caption_words</b> the share of each true caption's words the decoded caption has.</p>",
             table_html(mean_table(summary, "embedding")),
             metrics_figure(embedding[embedding["modality"] == "fmri"]) if (embedding["modality"] == "fmri").any() else "",
             "<h3>Per subject</h3>", table_html(wide),
@@ -361,7 +400,9 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
         parts += [
             "<h2>Image reconstruction</h2>",
             "<p class='note'><b>-lowlevel</b>: ridge to VAE latents (or pixels), decoded; <b>-diffusion</b>: the "
-            "generator started from the low-level image and conditioned on the decoded CLIP embedding. PixCorr and "
+            "generator started from the low-level image and conditioned on the decoded CLIP embedding and the "
+            "further decoded inputs of <code>reconstruct.sampling.inputs</code> (fMRI). <b>*_judge_acc</b>: the "
+            "independent scene judge's shape and colour verdicts (synthetic world). PixCorr and "
             "SSIM (grayscale) at a fixed size; 2-way identification on network features as in brain-diffuser and "
             "MindEye (chance 0.5); *_dist are correlation distances (lower is better). Chance for PixCorr, SSIM and "
             "distances is the score of mismatched pairs; the ceiling is the same pipeline run on noise-free "
@@ -372,6 +413,19 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
         ]
         if notes:
             parts.append("<ul class='note'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    if ablation is not None and len(ablation):
+        parts += [
+            "<h2>Image reconstruction: what each decoded input is worth</h2>",
+            "<p class='note'>The same test images drawn with each combination of decoded inputs (same start "
+            "images, sampling settings and seeds): <b>image</b>, the decoded CLIP image embedding; <b>text</b>, the "
+            "decoded caption's CLIP text embedding, guided on top of the image (nested guidance); <b>structure</b>, "
+            "the decoded structure map through the generator's control branch. Mean over subjects, noise ceiling in "
+            "brackets (the same decoders and generator on noise-free responses). <b>shape_acc</b> and "
+            "<b>colour_acc</b> read the attribute of the nearest training image in CLIP space; "
+            "<b>*_judge_acc</b> are an independent judge's verdicts, a CNN trained on fresh scenes' pixels (never on "
+            "CLIP). Tables: results/evaluate/ablation-*/ablation.tsv (per subject) and ablation_mean.tsv.</p>",
+            table_html(ablation_table(ablation)), ablation_figure(ablation),
+        ]
     if caption_retrieval is not None:
         parts += [
             "<h2>Stimulus embeddings</h2>",

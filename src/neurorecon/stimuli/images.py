@@ -71,19 +71,26 @@ def export_square_png(source: str | Path, destination: str | Path, size: int) ->
 
 def training_images(kind: str, n: int, size: int, seed: list[int], stimuli_tsv: str | Path | None = None,
                     shape_variants: int = 1) -> tuple[np.ndarray, list[str]]:
-    """``n`` images (n, size, size, 3) and captions to train a tiny model on.
+    """``n`` images (n, size, size, 3) and captions to train a tiny model on (see :func:`training_set`)."""
+    images, captions, _ = training_set(kind, n, size, seed, stimuli_tsv, shape_variants)
+    return images, captions
+
+
+def training_set(kind: str, n: int, size: int, seed: list[int], stimuli_tsv: str | Path | None = None,
+                 shape_variants: int = 1) -> tuple[np.ndarray, list[str], list | None]:
+    """``n`` images (n, size, size, 3), their captions, and their synthetic scenes where known.
 
     ``synthetic``: freshly drawn scenes of the synthetic world (never the stimuli themselves), in
     consecutive groups of ``shape_variants`` that differ only in shape;
     ``stimuli``: the dataset's own stimulus images (e.g. photographs), cycled to ``n`` with random
-    horizontal flips, captioned from the table's ``caption`` column.
+    horizontal flips, captioned from the table's ``caption`` column (no scenes: flips change them).
     """
     rng = np.random.default_rng(seed)
     if kind == "synthetic":
         from neurorecon.synth.scenes import draw_scene, sample_scenes, sample_shape_variant_groups
 
         scenes = sample_scenes(n, rng) if shape_variants == 1 else sample_shape_variant_groups(n, shape_variants, rng)
-        return np.stack([draw_scene(scene, size) for scene in scenes]), [scene.caption for scene in scenes]
+        return np.stack([draw_scene(scene, size) for scene in scenes]), [scene.caption for scene in scenes], scenes
     if kind != "stimuli":
         raise ValueError(f"unknown training image source {kind!r}; expected 'synthetic' or 'stimuli'")
     if stimuli_tsv is None:
@@ -95,4 +102,4 @@ def training_images(kind: str, n: int, size: int, seed: list[int], stimuli_tsv: 
     rows = rng.permutation(np.resize(np.arange(len(table)), n))
     flips = rng.random(n) < 0.5
     chosen = np.where(flips[:, None, None, None], images[rows][:, :, ::-1], images[rows])
-    return np.ascontiguousarray(chosen), table["caption"].astype(str).to_numpy()[rows].tolist()
+    return np.ascontiguousarray(chosen), table["caption"].astype(str).to_numpy()[rows].tolist(), None

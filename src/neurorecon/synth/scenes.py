@@ -137,18 +137,28 @@ def _texture(kind: str, xx: np.ndarray, yy: np.ndarray, rng: np.random.Generator
     raise ValueError(f"unknown background {kind!r}; expected one of {BACKGROUNDS}")
 
 
+def _pixel_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    coords = (np.arange(side) + 0.5) / side
+    return np.meshgrid(coords, coords)
+
+
+def silhouette(scene: Scene, side: int, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Boolean (side, side) mask of the pixels the scene's shape covers (pixel centres)."""
+    xx, yy = _pixel_grid(side)
+    return _shape_mask(scene.shape, xx - COLUMNS[scene.column] - offset[0], yy - ROWS[scene.row] - offset[1],
+                       SIZES[scene.size])
+
+
 def draw_scene(scene: Scene, resolution: int, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Render a scene as an (H, W, 3) uint8 RGB image, anti-aliased by supersampling; ``offset``
     (x, y, fractions of the side) moves the shape from its place, as the frames of a clip do."""
     side = resolution * SUPERSAMPLE
-    coords = (np.arange(side) + 0.5) / side
-    xx, yy = np.meshgrid(coords, coords)
+    xx, yy = _pixel_grid(side)
     rng = np.random.default_rng(scene.texture_seed)
     pattern = _texture(scene.background, xx, yy, rng)
     tint = np.asarray(scene.tint)
     image = tint[None, None, :] * (1.0 + 0.35 * pattern[..., None])
-    mask = _shape_mask(scene.shape, xx - COLUMNS[scene.column] - offset[0], yy - ROWS[scene.row] - offset[1],
-                       SIZES[scene.size])
+    mask = silhouette(scene, side, offset)
     image = np.where(mask[..., None], np.asarray(COLOURS[scene.colour])[None, None, :], image)
     image = image.reshape(resolution, SUPERSAMPLE, resolution, SUPERSAMPLE, 3).mean(axis=(1, 3))
     return np.clip(np.round(image * 255), 0, 255).astype(np.uint8)
