@@ -159,6 +159,15 @@ def test_config_ties_the_generator_inputs_to_their_decoders(default_config):
     with pytest.raises(ConfigError, match=r"ablation.subjects names \['09'\]"):
         check_config_combinations(config)
     config = copy.deepcopy(default_config)
+    config["reconstruct"]["diffusion"]["model"] = "/models/unclip"
+    with pytest.raises(ConfigError, match="has no control branch in this version"):
+        check_config_combinations(config)
+    config["reconstruct"]["sampling"]["inputs"] = ["image", "text"]
+    check_config_combinations(config)            # decoded captions prompt the pipeline
+    config["decode"]["inputs"]["method"] = "ridge"
+    with pytest.raises(ConfigError, match="reads decoded text as captions"):
+        check_config_combinations(config)
+    config = copy.deepcopy(default_config)
     config["reconstruct"]["sampling"]["inputs"] = ["image"]
     config["reconstruct"]["ablation"]["subjects"] = []
     config["decode"]["inputs"]["kinds"] = []
@@ -196,5 +205,10 @@ def test_sampled_inputs_come_back_square_and_checked(tmp_path):
     np.testing.assert_array_equal(inputs["ceiling"]["structure"], maps.reshape(2, 4, 4) + 1)
     with pytest.raises(InputDataError, match=r"no decoded \['text'\]; add them to decode.inputs.kinds"):
         sampled_inputs(path, ["a", "b"], ["image", "text", "structure"])
+    with pytest.raises(InputDataError, match=r"no decoded \['captions'\]; decode.inputs.method: retrieval"):
+        sampled_inputs(path, ["a", "b"], ["image", "text"], text_as="caption")
+    save_predictions(path, ["a", "b"], {"structure": maps}, captions=np.asarray(["a red star", "a blue ring"]))
+    assert list(sampled_inputs(path, ["a", "b"], ["image", "text"], text_as="caption")["images"]["text"]) == [
+        "a red star", "a blue ring"]
     with pytest.raises(InputDataError, match="other test stimuli"):
         sampled_inputs(path, ["b", "a"], ["image", "structure"])

@@ -148,7 +148,7 @@ def test_text_and_structure_steer_the_generator_and_reload(tiny_generator, scene
     """The control branch loads back with the maps it was trained on; at structure scale 0 it is an
     exact no-op, and decoded maps or text embeddings change the images."""
     generator, embeddings = tiny_generator
-    assert generator.takes_text and generator.structure == {"kind": "silhouette", "size": 8}
+    assert generator.text_input == "embedding" and generator.structure == {"kind": "silhouette", "size": 8}
     texts = np.random.default_rng(2).normal(size=(4, 8)).astype(np.float32)
     maps = structure_maps("silhouette", 8, scenes=SCENES[:4])
     kwargs = dict(sampler="ddim", steps=4, guidance=2.0, strength=0.8, seed=3)
@@ -218,7 +218,12 @@ def test_pretrained_unclip_pipeline_loads_offline_and_samples(tmp_path, scenes):
     again = diffusion.img2img(generator, scenes[:3], embeddings, sampler="dpm", steps=3, guidance=2.0, strength=0.7, seed=0)
     assert out.shape == (3, 32, 32, 3)
     np.testing.assert_array_equal(out, again)
-    with pytest.raises(ValueError, match="takes no text embeddings"):
+    # decoded captions prompt the pipeline's own text encoder, guided on top of the image embedding
+    captions = np.asarray(["a large red circle", "a small blue star", "a green ring"])
+    prompted = diffusion.img2img(generator, scenes[:3], embeddings, sampler="dpm", steps=3, guidance=2.0,
+                                 strength=0.7, seed=0, text=captions, text_guidance=3.0)
+    assert prompted.shape == out.shape and np.abs(prompted.astype(int) - out).mean() > 0
+    with pytest.raises(ValueError, match="takes decoded text as captions; it was given embeddings"):
         diffusion.img2img(generator, scenes[:1], embeddings[:1], sampler="dpm", steps=1, guidance=2.0, strength=0.7,
                           seed=0, text=embeddings[:1])
     with pytest.raises(ValueError, match="no control branch"):

@@ -109,9 +109,13 @@ def _check_decoded_inputs(config: dict) -> None:
         raise ConfigError(f"reconstruct.sampling.inputs lists 'text', which needs captions that the {source} stimulus "
                           f"table lacks; set reconstruct.sampling.inputs: [image]")
     if recon["diffusion"]["model"] != "tiny":
-        raise ConfigError(f"reconstruct.sampling.inputs lists {extra}, but the pretrained generator "
-                          f"{recon['diffusion']['model']!r} takes the image embedding only in this version; "
-                          f"set reconstruct.sampling.inputs: [image]")
+        if "structure" in extra:
+            raise ConfigError(f"reconstruct.sampling.inputs lists 'structure', but the pretrained generator "
+                              f"{recon['diffusion']['model']!r} has no control branch in this version; drop it")
+        if config["decode"]["inputs"]["method"] != "retrieval":
+            raise ConfigError(f"the pretrained generator {recon['diffusion']['model']!r} reads decoded text as "
+                              f"captions (prompts), which decode.inputs.method 'retrieval' decodes; 'ridge' decodes "
+                              f"embeddings only")
     control, structure = recon["diffusion"]["tiny"]["controlnet"], config["stimuli"]["structure"]
     if "structure" in extra and (control["structure"], control["map_size"]) != (structure["kind"], structure["size"]):
         raise ConfigError(f"the decoded structure maps are {structure['kind']} at {structure['size']} cells "

@@ -51,16 +51,17 @@ SAMPLERS = {
 TRAIN_SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "scaled_linear", "beta_start": 0.00085,
                   "beta_end": 0.012, "clip_sample": False}
 
-# (image embeddings, text embeddings or None, noise generator) -> the UNet's keyword arguments of the
-# unconditional branch, then of one branch per guided input (image, then image + text)
-Conditioning = Callable[[torch.Tensor, torch.Tensor | None, torch.Generator], tuple[dict, list[dict]]]
+# (image embeddings, decoded text (embeddings or captions) or None, noise generator) -> the UNet's
+# keyword arguments of the unconditional branch, then of one branch per guided input (image, then
+# image + text)
+Conditioning = Callable[[torch.Tensor, object, torch.Generator], tuple[dict, list[dict]]]
 
 
 @dataclass
 class ImageGenerator:
     """What the sampler needs: a UNet, its VAE and scheduler config, a function that turns decoded
-    embeddings (n, d) into the UNet's keyword arguments per guidance branch, and the control branch
-    with the structure maps (kind, size) it follows, when the generator has one."""
+    embeddings (n, d) and decoded text into the UNet's keyword arguments per guidance branch, and the
+    control branch with the structure maps (kind, size) it follows, when the generator has one."""
 
     unet: torch.nn.Module
     vae: torch.nn.Module
@@ -71,7 +72,7 @@ class ImageGenerator:
     name: str
     controlnet: torch.nn.Module | None = None
     structure: dict | None = None
-    takes_text: bool = False
+    text_input: str | None = None   # what decoded text it takes: "embedding" (tiny), "caption" (unCLIP prompts)
 
 
 def tiny_unet_config(cfg: dict, latent_size: int, latent_channels: int, embed_dim: int) -> dict:
@@ -251,14 +252,17 @@ def load_tiny_generator(folder: Path, vae, device: str = "cpu") -> ImageGenerato
                                      f"branch) ({exc})") from exc
     return ImageGenerator(unet=unet, vae=vae, scheduler_config=dict(scheduler.config), conditioning=_tiny_conditioning,
                           embed_dim=unet.config.cross_attention_dim, image_size=vae.config.sample_size,
-                          name=f"tiny:{folder}", controlnet=controlnet, structure=structure, takes_text=True)
+                          name=f"tiny:{folder}", controlnet=controlnet, structure=structure,
+                          text_input="embedding")
 
 
 def load_unclip_generator(model: str | Path, noise_level: int, device: str = "cpu") -> ImageGenerator:
     """A pretrained StableUnCLIPImg2ImgPipeline (folder, read offline, or hub id) as a generator.
 
-    Its UNet is conditioned on an empty prompt's text embedding (cross-attention) and on the image
+    Its UNet is conditioned on a prompt's text encoding (cross-attention) and on the image
     embedding, noised to ``noise_level`` by the pipeline's own image-noising schedule (class labels).
+    The image branch has an empty prompt; given decoded captions, a further branch prompts with them
+    (their encodings by the pipeline's own text encoder: decoded text in the form the pipeline reads).
     """
     from diffusers import StableUnCLIPImg2ImgPipeline
 
@@ -270,17 +274,20 @@ def load_unclip_generator(model: str | Path, noise_level: int, device: str = "cp
         raise ValueError(f"noise_level {noise_level} must be below the pipeline's "
                          f"{pipe.image_noising_scheduler.config.num_train_timesteps} image-noising steps")
 
-    def conditioning(embeds: torch.Tensor, text: torch.Tensor | None, generator: torch.Generator
-                     ) -> tuple[dict, list[dict]]:
-        prompt, _ = pipe.encode_prompt([""] * len(embeds), embeds.device, 1, False)
+    def conditioning(embeds: torch.Tensor, captions, generator: torch.Generator) -> tuple[dict, list[dict]]:
+        empty, _ = pipe.encode_prompt([""] * len(embeds), embeds.device, 1, False)
         noised = pipe.noise_image_embeddings(embeds.to(pipe.unet.dtype), noise_level=noise_level, generator=generator)
-        return ({"encoder_hidden_states": prompt, "class_labels": torch.zeros_like(noised)},
-                [{"encoder_hidden_states": prompt, "class_labels": noised}])
+        streams = [{"encoder_hidden_states": empty, "class_labels": noised}]
+        if captions is not None:
+            prompt, _ = pipe.encode_prompt([str(c) for c in captions], embeds.device, 1, False)
+            streams.append({"encoder_hidden_states": prompt, "class_labels": noised})
+        return {"encoder_hidden_states": empty, "class_labels": torch.zeros_like(noised)}, streams
 
     embed_dim = pipe.image_normalizer.mean.shape[-1]
     return ImageGenerator(unet=pipe.unet.eval(), vae=pipe.vae.eval(), scheduler_config=dict(pipe.scheduler.config),
                           conditioning=conditioning, embed_dim=int(embed_dim),
-                          image_size=pipe.unet.config.sample_size * pipe.vae_scale_factor, name=str(model))
+                          image_size=pipe.unet.config.sample_size * pipe.vae_scale_factor, name=str(model),
+                          text_input="caption")
 
 
 def make_scheduler(sampler: str, scheduler_config: dict):
@@ -350,8 +357,9 @@ def img2img(generator_model: ImageGenerator, init_images: np.ndarray, embeddings
 
     ``strength`` in (0, 1]: how far into the noise schedule the start image is pushed (1 keeps
     almost nothing of it); ``guidance``: classifier-free guidance scale of the image embedding (1 =
-    none). Optional decoded inputs: ``text`` embeddings (n, d), guided by ``text_guidance`` on top
-    of the image, and ``structure`` maps (n, s, s) through the control branch at ``structure_scale``.
+    none). Optional decoded inputs: ``text`` (embeddings (n, d) for the tiny generator, captions for
+    an unCLIP pipeline), guided by ``text_guidance`` on top of the image, and ``structure`` maps
+    (n, s, s) through the control branch at ``structure_scale``.
     Deterministic for a given ``seed`` and ``batch_size``.
     """
     if not 0 < strength <= 1:
@@ -359,9 +367,12 @@ def img2img(generator_model: ImageGenerator, init_images: np.ndarray, embeddings
     if embeddings.shape[1] != generator_model.embed_dim:
         raise ValueError(f"the generator {generator_model.name} takes {generator_model.embed_dim}-d image embeddings; "
                          f"the decoded embeddings are {embeddings.shape[1]}-d (use the CLIP model it was trained with)")
-    if text is not None and not generator_model.takes_text:
-        raise ValueError(f"the generator {generator_model.name} takes no text embeddings; leave text out of "
-                         f"reconstruct.sampling.inputs")
+    captions = generator_model.text_input == "caption"
+    if text is not None:
+        given = "caption" if np.asarray(text).dtype.kind in "USO" else "embedding"
+        if given != generator_model.text_input:
+            raise ValueError(f"the generator {generator_model.name} takes decoded text as "
+                             f"{generator_model.text_input or 'nothing'}s; it was given {given}s")
     maps = None if structure is None else _control_maps(generator_model, structure)
     unet, device = generator_model.unet, next(generator_model.unet.parameters()).device
     latents0 = encode_images(generator_model.vae, init_images, size=generator_model.image_size)
@@ -372,8 +383,8 @@ def img2img(generator_model: ImageGenerator, init_images: np.ndarray, embeddings
     for start in (progress(starts) if progress else starts):
         rows = slice(start, start + batch_size)
         init = torch.from_numpy(latents0[rows]).float()
-        uncond, streams = generator_model.conditioning(as_tensor(embeddings[rows]),
-                                                       None if text is None else as_tensor(text[rows]), rng)
+        decoded_text = None if text is None else list(text[rows]) if captions else as_tensor(text[rows])
+        uncond, streams = generator_model.conditioning(as_tensor(embeddings[rows]), decoded_text, rng)
         branches = [uncond, *streams]
         control = None if maps is None else (generator_model.controlnet, maps[rows].to(device), structure_scale)
         latents = guided_denoise(unet, init, {key: torch.cat([branch[key] for branch in branches]) for key in uncond},

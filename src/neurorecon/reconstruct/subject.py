@@ -33,36 +33,39 @@ def lowlevel_subject(responses: Responses, stimuli_tsv: Path, cfg: dict, space: 
     return result
 
 
-def sampled_inputs(path: Path, stim_ids: list[str], kinds) -> dict[str, dict[str, np.ndarray]]:
+def sampled_inputs(path: Path, stim_ids: list[str], kinds, text_as: str = "embedding") -> dict[str, dict[str, np.ndarray]]:
     """The decoded inputs beside the image embedding that ``kinds`` names (``text``, ``structure``),
     for the test stimuli in order, as ``draw_samples`` keywords: ``images`` from the measured
     responses, ``ceiling`` from the noise-free ones (empty on real data). Structure maps come back
-    square (n, s, s)."""
-    from neurorecon.decode.keyed import load_keyed, load_predictions
+    square (n, s, s); text as embeddings, or as the decoded captions (``text_as="caption"``, for a
+    pipeline that encodes prompts itself)."""
+    from neurorecon.artifacts import verify_artifact
 
     wanted = [kind for kind in kinds if kind != "image"]
     if not wanted:
         return {"images": {}, "ceiling": {}}
-    saved_ids, _, _ = load_predictions(path, wanted)
-    if saved_ids != list(stim_ids):
-        raise InputDataError(path, "the decoded inputs list other test stimuli than the decoded image embeddings")
+    verify_artifact(path)
+    stored = {"text": "captions" if text_as == "caption" else "text", "structure": "structure"}
     with np.load(path, allow_pickle=False) as data:
-        names = set(data.files)
-    missing = [kind for kind in wanted if kind not in names]
-    if missing:
-        raise InputDataError(path, f"no decoded {missing}; add them to decode.inputs.kinds")
-    arrays = load_keyed(path, [*wanted, *[f"ceiling_{kind}" for kind in wanted if f"ceiling_{kind}" in names]])
-
-    def as_inputs(prefix):
-        out = {}
+        if [str(s) for s in data["stim_ids"]] != list(stim_ids):
+            raise InputDataError(path, "the decoded inputs list other test stimuli than the decoded image embeddings")
+        missing = [stored[kind] for kind in wanted if stored[kind] not in data.files]
+        if missing:
+            hint = ("decode.inputs.method: retrieval decodes captions; ridge decodes embeddings only"
+                    if "captions" in missing else "add them to decode.inputs.kinds")
+            raise InputDataError(path, f"no decoded {missing}; {hint}")
+        out = {"images": {}, "ceiling": {}}
         for kind in wanted:
-            if prefix + kind in arrays:
-                values = arrays[prefix + kind]
-                side = int(round(np.sqrt(values.shape[1])))
-                out[kind] = values.reshape(len(values), side, side) if kind == "structure" else values
-        return out
-
-    return {"images": as_inputs(""), "ceiling": as_inputs("ceiling_")}
+            for name, prefix in (("images", ""), ("ceiling", "ceiling_")):
+                key = prefix + stored[kind]
+                if key not in data.files:
+                    continue
+                values = data[key]
+                if kind == "structure":
+                    side = int(round(np.sqrt(values.shape[1])))
+                    values = values.reshape(len(values), side, side)
+                out[name][kind] = values
+    return out
 
 
 def rescale_embeddings(embeddings: np.ndarray, norm: float | None) -> np.ndarray:
