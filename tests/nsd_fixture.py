@@ -12,6 +12,29 @@ N_IMAGES_73K, PER_SUBJECT, N_SHARED, SESSIONS = 60, 40, 8, [1, 2]
 GRID = (6, 7, 5)
 
 
+def write_coco_captions(root, rng):
+    """nsd_stim_info_merged.csv (nsdId, cocoId, cocoSplit, as NSD ships it with an unnamed index) and
+    COCO's captions_{train,val}2017.json with two captions per image, the lower annotation id first
+    in neither file order nor id order by accident."""
+    import json
+
+    import pandas as pd
+
+    coco_ids = rng.choice(np.arange(100000, 600000), N_IMAGES_73K, replace=False)
+    splits = np.where(np.arange(N_IMAGES_73K) % 5 == 0, "val2017", "train2017")
+    pd.DataFrame({"cocoId": coco_ids, "cocoSplit": splits, "nsdId": np.arange(N_IMAGES_73K)}).to_csv(
+        root / nsd.STIM_INFO)
+    folder = root / "annotations"
+    folder.mkdir()
+    for split in nsd.COCO_SPLITS:
+        entries = []
+        for nsd_id in np.flatnonzero(splits == split):
+            coco = int(coco_ids[nsd_id])
+            entries += [{"image_id": coco, "id": 2 * coco + 1, "caption": f"another view of scene {nsd_id}"},
+                        {"image_id": coco, "id": 2 * coco, "caption": f" a photo of  scene {nsd_id}\n"}]
+        (folder / f"captions_{split}.json").write_text(json.dumps({"annotations": entries}))
+
+
 def build_mini_nsd(root):
     rng = np.random.default_rng(0)
     shared = np.sort(rng.choice(N_IMAGES_73K, N_SHARED, replace=False))
@@ -37,6 +60,7 @@ def build_mini_nsd(root):
         path = nsd.betas_path(root, 1, session)
         path.parent.mkdir(parents=True, exist_ok=True)
         nib.save(nib.Nifti1Image(np.round(np.moveaxis(betas, 0, -1) * nsd.BETA_SCALE).astype(np.int16), affine), path)
+    write_coco_captions(root, rng)
     stim = root / nsd.STIMULI_HDF5
     stim.parent.mkdir(parents=True)
     with h5py.File(stim, "w") as handle:

@@ -167,6 +167,14 @@ def test_config_ties_the_generator_inputs_to_their_decoders(default_config):
     config["decode"]["inputs"]["method"] = "ridge"
     with pytest.raises(ConfigError, match="reads decoded text as captions"):
         check_config_combinations(config)
+    nsd = load_config("nsd")
+    check_config_combinations(nsd)                     # structure by ridge, no text: fine without captions
+    nsd["decode"]["inputs"].update(kinds=["text", "structure"], method="retrieval")
+    with pytest.raises(ConfigError, match="or set data.nsd.captions"):
+        check_config_combinations(nsd)
+    nsd["data"]["nsd"]["captions"] = "/data/coco/annotations"
+    nsd["reconstruct"]["sampling"]["inputs"] = ["image", "text"]
+    check_config_combinations(nsd)                     # decoded COCO captions prompt the unCLIP pipeline
     config = copy.deepcopy(default_config)
     config["reconstruct"]["sampling"]["inputs"] = ["image"]
     config["reconstruct"]["ablation"]["subjects"] = []

@@ -56,6 +56,21 @@ def test_stimuli_export_writes_the_images_seen(mini_nsd, tmp_path):
     assert (tmp_path / first["stim_file"]).is_file()
 
 
+def test_captions_come_from_coco_by_the_stimulus_info(mini_nsd, tmp_path):
+    root, _, _, _ = mini_nsd
+    _, trials = nsd.load_nsd_subject(root, 1, [1], CFG)
+    captions = nsd.read_captions(root, root / "annotations", sorted(set(trials["nsd_id"])))
+    nsd.export_stimuli(root, trials, tmp_path / "stimuli", size=16, captions=captions)
+    written = pd.read_csv(tmp_path / "stimuli" / "stimuli.tsv", sep="\t")
+    assert list(written.columns) == ["stim_id", "stim_file", "split", "nsd_id", "caption"]
+    # the first caption by annotation id, whitespace normalised
+    assert (written["caption"] == [f"a photo of scene {i}" for i in written["nsd_id"]]).all()
+    with pytest.raises(InputDataError, match=r"no row for nsdId \[999\]"):
+        nsd.read_captions(root, root / "annotations", [999])
+    with pytest.raises(InputDataError, match=r"captions_train2017.json: cannot read COCO's captions"):
+        nsd.read_captions(root, tmp_path, sorted(set(trials["nsd_id"])))
+
+
 def test_a_session_with_the_wrong_trial_count_is_named(mini_nsd, tmp_path):
     import shutil
 

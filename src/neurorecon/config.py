@@ -50,7 +50,8 @@ def check_config_combinations(config: dict) -> None:
     source = config["data"]["source"]
     if source not in config["data"]:
         raise ConfigError(f"data.source is {source!r} but there is no data.{source} section")
-    if source in ("nsd", "miyawaki") and config["decode"]["ridge"]["target"] == "text":
+    if (source == "miyawaki" or (source == "nsd" and not config["data"]["nsd"].get("captions"))) \
+            and config["decode"]["ridge"]["target"] == "text":
         raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
                           "use 'image'")
     _check_cross_subject(config)
@@ -81,11 +82,11 @@ def check_config_combinations(config: dict) -> None:
 def _check_decoded_inputs(config: dict) -> None:
     """The generator's decoded inputs must be decoded, and the control branch trained on the same maps."""
     recon, source = config["reconstruct"], config["data"]["source"]
-    if source in ("nsd", "miyawaki") and "text" in config["decode"]["inputs"]["kinds"]:
+    uncaptioned = source == "miyawaki" or (source == "nsd" and not config["data"]["nsd"].get("captions"))
+    if uncaptioned and "text" in config["decode"]["inputs"]["kinds"]:
         raise ConfigError(f"decode.inputs.kinds lists 'text', which needs captions that the {source} stimulus table "
-                          f"lacks; drop it (decode.inputs.kinds: [structure])")
-    if (source in ("nsd", "miyawaki") and config["decode"]["inputs"]["kinds"]
-            and config["decode"]["inputs"]["method"] == "retrieval"):
+                          f"lacks; drop it (decode.inputs.kinds: [structure]){' or set data.nsd.captions' if source == 'nsd' else ''}")
+    if uncaptioned and config["decode"]["inputs"]["kinds"] and config["decode"]["inputs"]["method"] == "retrieval":
         raise ConfigError(f"decode.inputs.method 'retrieval' reads the stimuli's captions, which the {source} stimulus "
                           f"table lacks; use method: ridge")
     if (source != "synthetic" and "structure" in config["decode"]["inputs"]["kinds"]
@@ -105,7 +106,7 @@ def _check_decoded_inputs(config: dict) -> None:
     if missing:
         raise ConfigError(f"reconstruct.sampling.inputs or reconstruct.ablation.combinations use {missing}, which "
                           f"decode.inputs.kinds does not decode; add them there or drop them from the inputs")
-    if "text" in extra and source in ("nsd", "miyawaki"):
+    if "text" in extra and uncaptioned:
         raise ConfigError(f"reconstruct.sampling.inputs lists 'text', which needs captions that the {source} stimulus "
                           f"table lacks; set reconstruct.sampling.inputs: [image]")
     if recon["diffusion"]["model"] != "tiny":

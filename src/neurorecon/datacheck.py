@@ -114,15 +114,19 @@ def _check_events(path: Path, stim_ids: list[str] | None, stimuli_path: Path) ->
 
 def check_nsd(config: dict) -> list[str]:
     """NSD's own layout: design, stimuli, and per subject the ROI and every session's betas."""
-    from neurorecon.io.nsd import EXPDESIGN, STIMULI_HDF5, betas_path, roi_path, subject_folder
+    from neurorecon.io.nsd import COCO_SPLITS, EXPDESIGN, STIM_INFO, STIMULI_HDF5, betas_path, roi_path, subject_folder
 
     nsd = config["data"]["nsd"]
     root, problems = _root("data.nsd.root", nsd["root"])
     if root is None:
         return problems
-    for relative in (EXPDESIGN, STIMULI_HDF5):
+    for relative in (EXPDESIGN, STIMULI_HDF5, *([STIM_INFO] if nsd["captions"] else [])):
         if not (root / relative).is_file():
             problems.append(f"data.nsd.root: {root / relative} not found")
+    if nsd["captions"]:
+        for split in COCO_SPLITS:
+            if not (Path(nsd["captions"]) / f"captions_{split}.json").is_file():
+                problems.append(f"data.nsd.captions: {Path(nsd['captions']) / f'captions_{split}.json'} not found")
     for subject in nsd["subjects"]:
         roi = roi_path(root, subject, nsd["roi"], nsd["space"])
         if not roi.is_file():

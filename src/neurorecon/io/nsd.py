@@ -7,6 +7,8 @@ Reads precomputed single-trial betas instead of running a GLM:
 <root>/nsddata/ppdata/subjXX/func1pt8mm/roi/nsdgeneral.nii.gz   -1 outside the brain, 0, 1 in the ROI
 <root>/nsddata_betas/ppdata/subjXX/func1pt8mm/<betas>/betas_sessionNN.nii.gz   int16, 750 trials, x300
 <root>/nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5       imgBrick: (73000, 425, 425, 3) uint8
+<root>/nsddata/experiments/nsd/nsd_stim_info_merged.csv  nsdId (0-based), cocoId, cocoSplit per image
+<captions>/captions_{train,val}2017.json                   COCO's captions (optional: data.nsd.captions)
 ```
 
 Trial t of a subject shows image ``subjectim[subject, masterordering[t]]`` (both 1-based); the
@@ -33,6 +35,8 @@ TRIALS_PER_SESSION = 750
 BETA_SCALE = 300.0
 EXPDESIGN = Path("nsddata/experiments/nsd/nsd_expdesign.mat")
 STIMULI_HDF5 = Path("nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5")
+STIM_INFO = Path("nsddata/experiments/nsd/nsd_stim_info_merged.csv")
+COCO_SPLITS = ("train2017", "val2017")
 
 
 def subject_folder(subject: int) -> str:
@@ -156,9 +160,52 @@ def load_nsd_subject(root: Path, subject: int, sessions: list[int], cfg: dict, p
     return responses, trials
 
 
-def export_stimuli(root: Path, trials: pd.DataFrame, out_dir: Path, size: int) -> pd.DataFrame:
+def read_captions(root: Path, annotations: Path, nsd_ids) -> dict[int, str]:
+    """The COCO caption of each NSD image in ``nsd_ids`` (0-based): nsd_stim_info_merged.csv gives
+    its cocoId and cocoSplit, COCO's captions_<split>.json its captions, of which the first (lowest
+    annotation id) is kept, as MindEye2 keeps one per image."""
+    import json
+
+    info_path = Path(root) / STIM_INFO
+    try:
+        info = pd.read_csv(info_path)
+    except (OSError, ValueError) as exc:
+        raise InputDataError(info_path, f"cannot read NSD's stimulus info ({exc})") from exc
+    missing = [c for c in ("nsdId", "cocoId", "cocoSplit") if c not in info.columns]
+    if missing:
+        raise InputDataError(info_path, f"missing column(s) {missing}")
+    info = info.set_index("nsdId")
+    absent = sorted(set(int(i) for i in nsd_ids) - set(info.index))
+    if absent:
+        raise InputDataError(info_path, f"no row for nsdId {absent[:5]}")
+    captions: dict[int, tuple[int, str]] = {}
+    for split in sorted(set(info.loc[list(nsd_ids), "cocoSplit"].astype(str))):
+        if split not in COCO_SPLITS:
+            raise InputDataError(info_path, f"cocoSplit {split!r}; expected one of {COCO_SPLITS}")
+        path = Path(annotations) / f"captions_{split}.json"
+        try:
+            entries = json.loads(path.read_text())["annotations"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputDataError(path, f"cannot read COCO's captions ({exc}); expected a JSON file with "
+                                       f"'annotations' [{{image_id, id, caption}}]") from exc
+        for entry in entries:
+            image, key = int(entry["image_id"]), int(entry["id"])
+            if image not in captions or key < captions[image][0]:
+                captions[image] = (key, " ".join(str(entry["caption"]).split()))
+    out = {}
+    for nsd_id in nsd_ids:
+        coco_id = int(info.loc[int(nsd_id), "cocoId"])
+        if coco_id not in captions:
+            raise InputDataError(Path(annotations), f"no caption for cocoId {coco_id} (nsdId {int(nsd_id)})")
+        out[int(nsd_id)] = captions[coco_id][1]
+    return out
+
+
+def export_stimuli(root: Path, trials: pd.DataFrame, out_dir: Path, size: int,
+                   captions: dict[int, str] | None = None) -> pd.DataFrame:
     """Write the images a subject saw (from nsd_stimuli.hdf5, resized to ``size``) as PNGs plus
-    ``stimuli.tsv`` (stim_id, stim_file, split, nsd_id), the stimulus table every stage reads."""
+    ``stimuli.tsv`` (stim_id, stim_file, split, nsd_id, and caption when ``captions`` maps nsd ids
+    to them), the stimulus table every stage reads."""
     import h5py
     from PIL import Image
 
@@ -178,6 +225,9 @@ def export_stimuli(root: Path, trials: pd.DataFrame, out_dir: Path, size: int) -
             image = Image.fromarray(brick[int(nsd_id)]).resize((size, size), Image.BICUBIC)
             with atomic_path(out_dir / f"{stim_id}.png") as tmp:
                 image.save(tmp, format="PNG")
-    write_text_atomic(out_dir / "stimuli.tsv",
-                      table[["stim_id", "stim_file", "split", "nsd_id"]].to_csv(sep="\t", index=False))
+    columns = ["stim_id", "stim_file", "split", "nsd_id"]
+    if captions is not None:
+        table = table.assign(caption=[captions[int(i)] for i in table["nsd_id"]])
+        columns.append("caption")
+    write_text_atomic(out_dir / "stimuli.tsv", table[columns].to_csv(sep="\t", index=False))
     return table
