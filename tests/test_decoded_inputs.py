@@ -160,8 +160,12 @@ def test_config_ties_the_generator_inputs_to_their_decoders(default_config):
         check_config_combinations(config)
     config = copy.deepcopy(default_config)
     config["reconstruct"]["diffusion"]["model"] = "/models/unclip"
-    with pytest.raises(ConfigError, match="has no control branch in this version"):
+    with pytest.raises(ConfigError, match="has no control branch: set reconstruct.diffusion.controlnet"):
         check_config_combinations(config)
+    config["reconstruct"]["diffusion"]["controlnet"] = "/models/controlnet-sd21-canny"
+    config["stimuli"]["structure"]["kind"] = "edges"
+    check_config_combinations(config)            # decoded maps steer the pretrained pipeline's ControlNet
+    config["reconstruct"]["diffusion"]["controlnet"] = None
     config["reconstruct"]["sampling"]["inputs"] = ["image", "text"]
     check_config_combinations(config)            # decoded captions prompt the pipeline
     config["decode"]["inputs"]["method"] = "ridge"

@@ -229,6 +229,24 @@ def test_pretrained_unclip_pipeline_loads_offline_and_samples(tmp_path, scenes):
     with pytest.raises(ValueError, match="no control branch"):
         diffusion.img2img(generator, scenes[:1], embeddings[:1], sampler="dpm", steps=1, guidance=2.0, strength=0.7,
                           seed=0, structure=np.zeros((1, 8, 8), np.float32))
+    # a ControlNetModel built for the pipeline's UNet, saved and loaded offline, follows decoded maps
+    import torch
+    from diffusers import ControlNetModel
+
+    control = ControlNetModel.from_unet(generator.unet)
+    with torch.no_grad():   # as if trained: its zero-initialised output convolutions no longer zero
+        for conv in [*control.controlnet_down_blocks, control.controlnet_mid_block]:
+            conv.weight.normal_(0, 0.05, generator=torch.Generator().manual_seed(0))
+    control.save_pretrained(tmp_path / "controlnet", safe_serialization=True)
+    controlled = diffusion.load_unclip_generator(folder, noise_level=0, controlnet=tmp_path / "controlnet")
+    maps = np.random.default_rng(1).random((3, 16, 16)).astype(np.float32)
+    kwargs = dict(sampler="dpm", steps=3, guidance=2.0, strength=0.7, seed=0)
+    plain = diffusion.img2img(controlled, scenes[:3], embeddings, **kwargs)
+    np.testing.assert_array_equal(plain, out)
+    np.testing.assert_array_equal(diffusion.img2img(controlled, scenes[:3], embeddings, structure=maps,
+                                                    structure_scale=0.0, **kwargs), out)
+    steered = diffusion.img2img(controlled, scenes[:3], embeddings, structure=maps, structure_scale=1.0, **kwargs)
+    assert steered.shape == out.shape and np.abs(steered.astype(int) - out).mean() > 0
     with pytest.raises(ValueError, match="noise_level 5000"):
         diffusion.load_unclip_generator(folder, noise_level=5000)
     with pytest.raises(FileNotFoundError, match="model_index.json"):

@@ -110,13 +110,15 @@ def _check_decoded_inputs(config: dict) -> None:
         raise ConfigError(f"reconstruct.sampling.inputs lists 'text', which needs captions that the {source} stimulus "
                           f"table lacks; set reconstruct.sampling.inputs: [image]")
     if recon["diffusion"]["model"] != "tiny":
-        if "structure" in extra:
+        if "structure" in extra and not recon["diffusion"]["controlnet"]:
             raise ConfigError(f"reconstruct.sampling.inputs lists 'structure', but the pretrained generator "
-                              f"{recon['diffusion']['model']!r} has no control branch in this version; drop it")
-        if config["decode"]["inputs"]["method"] != "retrieval":
+                              f"{recon['diffusion']['model']!r} has no control branch: set reconstruct.diffusion."
+                              f"controlnet to a ControlNetModel for it, or drop structure")
+        if "text" in extra and config["decode"]["inputs"]["method"] != "retrieval":
             raise ConfigError(f"the pretrained generator {recon['diffusion']['model']!r} reads decoded text as "
                               f"captions (prompts), which decode.inputs.method 'retrieval' decodes; 'ridge' decodes "
                               f"embeddings only")
+        return
     control, structure = recon["diffusion"]["tiny"]["controlnet"], config["stimuli"]["structure"]
     if "structure" in extra and (control["structure"], control["map_size"]) != (structure["kind"], structure["size"]):
         raise ConfigError(f"the decoded structure maps are {structure['kind']} at {structure['size']} cells "

@@ -29,7 +29,8 @@ if snakemake.params.diffusion["model"] == "tiny":
     vae = load_vae(*vae_location(snakemake.params.vae, snakemake.params.vae_dir), device=device)
     generator = load_tiny_generator(Path(snakemake.params.diffusion_dir), vae, device=device)
 else:
-    generator = load_unclip_generator(snakemake.params.diffusion["model"], sampling["noise_level"], device=device)
+    generator = load_unclip_generator(snakemake.params.diffusion["model"], sampling["noise_level"], device=device,
+                                      controlnet=snakemake.params.diffusion["controlnet"])
 clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir), device=device)
 
 lowlevel = load_reconstructions(Path(snakemake.input.lowlevel))

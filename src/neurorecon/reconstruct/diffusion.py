@@ -256,13 +256,16 @@ def load_tiny_generator(folder: Path, vae, device: str = "cpu") -> ImageGenerato
                           text_input="embedding")
 
 
-def load_unclip_generator(model: str | Path, noise_level: int, device: str = "cpu") -> ImageGenerator:
+def load_unclip_generator(model: str | Path, noise_level: int, device: str = "cpu",
+                          controlnet: str | Path | None = None) -> ImageGenerator:
     """A pretrained StableUnCLIPImg2ImgPipeline (folder, read offline, or hub id) as a generator.
 
     Its UNet is conditioned on a prompt's text encoding (cross-attention) and on the image
     embedding, noised to ``noise_level`` by the pipeline's own image-noising schedule (class labels).
     The image branch has an empty prompt; given decoded captions, a further branch prompts with them
     (their encodings by the pipeline's own text encoder: decoded text in the form the pipeline reads).
+    ``controlnet``: a diffusers ControlNetModel (folder, read offline, or hub id) built for this UNet
+    (e.g. one trained on Stable Diffusion 2.1), fed the decoded structure maps.
     """
     from diffusers import StableUnCLIPImg2ImgPipeline
 
@@ -283,11 +286,20 @@ def load_unclip_generator(model: str | Path, noise_level: int, device: str = "cp
             streams.append({"encoder_hidden_states": prompt, "class_labels": noised})
         return {"encoder_hidden_states": empty, "class_labels": torch.zeros_like(noised)}, streams
 
+    control = None
+    if controlnet is not None:
+        from diffusers import ControlNetModel
+
+        local_control = Path(controlnet).is_dir()
+        if local_control and not (Path(controlnet) / "config.json").is_file():
+            raise FileNotFoundError(f"{controlnet}: no config.json; not a diffusers ControlNetModel folder")
+        control = ControlNetModel.from_pretrained(str(controlnet), local_files_only=local_control,
+                                                  use_safetensors=True).to(device).eval()
     embed_dim = pipe.image_normalizer.mean.shape[-1]
     return ImageGenerator(unet=pipe.unet.eval(), vae=pipe.vae.eval(), scheduler_config=dict(pipe.scheduler.config),
                           conditioning=conditioning, embed_dim=int(embed_dim),
                           image_size=pipe.unet.config.sample_size * pipe.vae_scale_factor, name=str(model),
-                          text_input="caption")
+                          text_input="caption", controlnet=control)
 
 
 def make_scheduler(sampler: str, scheduler_config: dict):
@@ -337,15 +349,19 @@ def guided_denoise(unet, init: torch.Tensor, conditioning: dict, *, sampler: str
 
 
 def _control_maps(generator_model: ImageGenerator, structure: np.ndarray) -> torch.Tensor:
-    """Decoded structure maps (n, s, s) as the control branch's input at the latent size."""
-    if generator_model.controlnet is None:
+    """Decoded structure maps (n, s, s) as the control branch's input: resized to the size its
+    conditioning embedding brings down to the latent size (the latent size for the tiny branch, the
+    image size for one built like Stable Diffusion's), repeated to its channels."""
+    controlnet = generator_model.controlnet
+    if controlnet is None:
         raise ValueError(f"the generator {generator_model.name} has no control branch for structure maps; "
                          f"leave structure out of reconstruct.sampling.inputs")
     maps = torch.from_numpy(np.ascontiguousarray(structure)).float()[:, None]
-    size = generator_model.unet.config.sample_size
+    downsampling = 2 ** (len(controlnet.config.conditioning_embedding_out_channels) - 1)
+    size = generator_model.unet.config.sample_size * downsampling
     if maps.shape[-1] != size:
         maps = torch.nn.functional.interpolate(maps, size=size, mode="bilinear", align_corners=False)
-    return maps
+    return maps.repeat(1, controlnet.config.conditioning_channels, 1, 1)
 
 
 @torch.no_grad()
@@ -404,7 +420,8 @@ def draw_images(image_generator: dict, starts: np.ndarray, embeddings: np.ndarra
     if image_cfg["model"] == "tiny":
         model = load_tiny_generator(Path(image_generator["dir"]), vae, device=device)
     else:
-        model = load_unclip_generator(image_cfg["model"], sampling["noise_level"], device=device)
+        model = load_unclip_generator(image_cfg["model"], sampling["noise_level"], device=device,
+                                      controlnet=image_cfg["controlnet"])
     return img2img(model, starts, embeddings, sampler=sampling["sampler"], steps=sampling["steps"],
                    guidance=sampling["guidance"], strength=sampling["strength"], seed=sampling["seed"],
                    batch_size=sampling["batch_size"])
