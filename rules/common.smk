@@ -142,8 +142,12 @@ def stage_config(*keys):
 
 def image_evaluation_config():
     """The evaluate section without its video and 3D parts, for the image and embedding metrics (whose
-    versions leave evaluate.video, .shape and .regions out too, so that editing them reruns only their own)."""
-    return {key: value for key, value in stage_config("evaluate").items() if key not in ("video", "shape", "regions")}
+    versions leave evaluate.video, .shape, .regions and .judge out too, so that editing them reruns only their own)."""
+    return {
+        key: value
+        for key, value in stage_config("evaluate").items()
+        if key not in ("video", "shape", "regions", "judge")
+    }
 
 
 def fmri_world_config():

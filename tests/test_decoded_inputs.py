@@ -219,6 +219,11 @@ def test_sampled_inputs_come_back_square_and_checked(tmp_path):
         sampled_inputs(path, ["a", "b"], ["image", "text", "structure"])
     with pytest.raises(InputDataError, match=r"no decoded \['captions'\]; decode.inputs.method: retrieval"):
         sampled_inputs(path, ["a", "b"], ["image", "text"], text_as="caption")
+    save_predictions(path, ["a", "b"], {"structure": maps}, structure_kind=np.asarray("edges"))
+    assert sampled_inputs(path, ["a", "b"], ["image", "structure"], follows={"kind": "edges", "size": 4})["images"]
+    with pytest.raises(InputDataError, match="maps are edges at 4 cells, but the generator's control branch follows "
+                                             "silhouette at 4"):
+        sampled_inputs(path, ["a", "b"], ["image", "structure"], follows={"kind": "silhouette", "size": 4})
     save_predictions(path, ["a", "b"], {"structure": maps}, captions=np.asarray(["a red star", "a blue ring"]))
     assert list(sampled_inputs(path, ["a", "b"], ["image", "text"], text_as="caption")["images"]["text"]) == [
         "a red star", "a blue ring"]

@@ -44,17 +44,21 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert set(sensors["method"]) == {"ridge", "encoder"}
     assert set(sensors.loc[sensors["modality"] == "seeg", "metric"]) >= {"image_retrieval_top5", "category_accuracy"}
     embedding = summary[(summary["output"] == "embedding") & (summary["modality"] == "fmri")]
-    assert set(embedding["metric"]) == {"image_retrieval_top1", "image_retrieval_top5", "brain_retrieval_top1", "clip_2way"}
-    # ridge for everyone; the cross-subject model for its training subject and the adapted one
+    decoded = embedding[embedding["method"] != "retrieval"]
+    assert set(decoded["metric"]) == {"image_retrieval_top1", "image_retrieval_top5", "brain_retrieval_top1", "clip_2way"}
+    assert set(embedding.loc[embedding["method"] == "retrieval", "metric"]) == {
+        "text_retrieval_top1", "text_2way", "structure_corr", "structure_2way", "caption_words"}
+    # ridge and the decoded inputs for everyone; the cross-subject model for its training subject and the adapted one
     assert {m: sorted(set(embedding[embedding["method"] == m]["subject"]) - {"all"})
-            for m in set(embedding["method"])} == {"ridge": ["01", "02", "03"], "shared": ["01"],
-                                                    "shared-adapted": ["02"]}
+            for m in set(embedding["method"])} == {"ridge": ["01", "02", "03"], "retrieval": ["01", "02", "03"],
+                                                    "shared": ["01"], "shared-adapted": ["02"]}
     images = summary[(summary["output"] == "image") & (summary["modality"] == "fmri")]
     assert set(images["method"]) == {"ridge-lowlevel", "ridge-diffusion"}
     sensor_images = summary[(summary["output"] == "image") & (summary["modality"] != "fmri")]
     assert set(sensor_images["method"]) == {"ridge-lowlevel", "encoder-diffusion"}
     assert set(sensor_images["subject"]) == {"eeg01", "seeg01", "all"}
-    assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc"}  # no backbone weights here
+    assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc",  # no backbone weights here
+                                     "shape_judge_acc", "colour_judge_acc"}
     assert summary.loc[summary["method"] != "true_clips", "ceiling"].notna().all()
     fmri = summary[summary["modality"] == "fmri"]
     two_way = fmri[(fmri["metric"] == "clip_2way") & (fmri["subject"] == "all")].iloc[0]
@@ -339,6 +343,7 @@ def test_nsd_source_runs_from_nsd_layout(tmp_path):
     config["reconstruct"]["sensors"] = []
     config["reconstruct"]["lowlevel"]["rois"] = ["nsdgeneral"]
     config["reconstruct"]["diffusion"]["model"] = "none"
+    config["decode"]["inputs"] = {"kinds": ["structure"], "method": "ridge", "rois": ["nsdgeneral"]}   # no captions
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
@@ -486,7 +491,7 @@ def test_cross_subject_embeddings_can_condition_the_generator(finished_run):
     path.write_text(yaml.safe_dump(config))
     planned = planned_jobs(snakemake(finished_run, "--dry-run", configfile=path).stdout)
     assert planned == {"adapt_subject": 1, "evaluate_adapted": 1, "benchmark_data_efficiency": 1,
-                       "reconstruct_images": 3, "evaluate_images": 3, "report": 1, "all": 1}
+                       "reconstruct_images": 3, "evaluate_images": 3, **ABLATION, "report": 1, "all": 1}
     result = snakemake(finished_run, configfile=path)
     assert result.returncode == 0, result.stderr[-4000:]
     summary = pd.read_csv(finished_run / "results" / "summary.tsv", sep="\t", dtype={"subject": str})

@@ -90,11 +90,13 @@ def _check_decoded_inputs(config: dict) -> None:
         raise ConfigError(f"decode.inputs.method 'retrieval' reads the stimuli's captions, which the {source} stimulus "
                           f"table lacks; use method: ridge")
     if (source != "synthetic" and "structure" in config["decode"]["inputs"]["kinds"]
-            and config["stimuli"]["structure"]["kind"] == "silhouette" and subjects_from_config(config["data"])):
+            and config["stimuli"]["structure"]["kind"] == "silhouette" and subjects_from_config(config["data"])
+            and source in ("nsd", "miyawaki")):
         raise ConfigError(f"stimuli.structure.kind 'silhouette' is drawn from the synthetic scenes' parameters, which "
                           f"data.source {source!r} does not have; use kind: edges")
-    unknown = sorted(set(map(str, recon["ablation"]["subjects"] or [])) - set(subjects_from_config(config["data"])))
-    if unknown:
+    fmri_subjects = subjects_from_config(config["data"])
+    unknown = sorted(set(map(str, recon["ablation"]["subjects"] or [])) - set(fmri_subjects))
+    if unknown and fmri_subjects:
         raise ConfigError(f"reconstruct.ablation.subjects names {unknown}, which the data do not have")
     extra = [kind for kind in recon["sampling"]["inputs"] if kind != "image"]
     if ablation_subjects(config):
@@ -120,7 +122,8 @@ def _check_decoded_inputs(config: dict) -> None:
                               f"embeddings only")
         return
     control, structure = recon["diffusion"]["tiny"]["controlnet"], config["stimuli"]["structure"]
-    if "structure" in extra and (control["structure"], control["map_size"]) != (structure["kind"], structure["size"]):
+    kind = control["structure"] if structure["kind"] == "auto" else structure["kind"]   # auto is checked when sampling
+    if "structure" in extra and (control["structure"], control["map_size"]) != (kind, structure["size"]):
         raise ConfigError(f"the decoded structure maps are {structure['kind']} at {structure['size']} cells "
                           f"(stimuli.structure), but the control branch follows {control['structure']} at "
                           f"{control['map_size']} (reconstruct.diffusion.tiny.controlnet); make them equal")

@@ -38,7 +38,10 @@ out_dir = Path(snakemake.output.manifest).parent
 for name, decoder in result["decoders"].items():
     decoder.save(out_dir / name, {"rois": cfg["rois"], "target": name, "n_voxels": int(decoder.coef.shape[0]),
                                   **({"vocabulary": result["vocabulary"]} if name == "words" else {})})
+structure = load_structure(Path(snakemake.input.structure))
 decoded_captions = {key: np.asarray(result[key]) for key in ("captions", "ceiling_captions") if key in result}
+if "structure" in cfg["kinds"]:
+    decoded_captions["structure_kind"] = np.asarray(structure["kind"])
 save_predictions(Path(snakemake.output.predictions), result["stim_ids"], result["predicted"], result["ceiling"],
                  **decoded_captions)
 rows = [row for kind in cfg["kinds"] for row in input_metrics(kind, result["predicted"][kind], result["true"][kind],

@@ -34,7 +34,7 @@ decoder = load_saved_decoder(Path(snakemake.input.decoder), subject)
 clean = noise_free_rows(responses, decoder.rois, snakemake.input)
 for name, path in zip(snakemake.params.combinations, snakemake.output.reconstructions):
     sampling = {**snakemake.params.sampling, "inputs": name.split("+")}
-    inputs = sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"])
+    inputs = sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"], follows=generator.structure)
     sets = {"images": (lowlevel["images"], decoded, inputs["images"])}
     if clean is not None:
         sets["ceiling"] = (lowlevel["ceiling"], decoder.predict(clean), inputs["ceiling"])

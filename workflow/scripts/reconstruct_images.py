@@ -41,7 +41,8 @@ subject = subject_of(snakemake)
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
 decoder = load_saved_decoder(Path(snakemake.input.decoder), subject)
 clean = noise_free_rows(responses, decoder.rois, snakemake.input)
-inputs = (sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"], generator.text_input)
+inputs = (sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"], generator.text_input,
+                         generator.structure)
           if "inputs" in snakemake.input.keys() else {"images": {}, "ceiling": {}})
 sets = {"images": (lowlevel["images"], decoded, inputs["images"])}
 if clean is not None:

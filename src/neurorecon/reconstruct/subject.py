@@ -33,12 +33,14 @@ def lowlevel_subject(responses: Responses, stimuli_tsv: Path, cfg: dict, space: 
     return result
 
 
-def sampled_inputs(path: Path, stim_ids: list[str], kinds, text_as: str = "embedding") -> dict[str, dict[str, np.ndarray]]:
+def sampled_inputs(path: Path, stim_ids: list[str], kinds, text_as: str = "embedding", follows: dict | None = None
+                   ) -> dict[str, dict[str, np.ndarray]]:
     """The decoded inputs beside the image embedding that ``kinds`` names (``text``, ``structure``),
     for the test stimuli in order, as ``draw_samples`` keywords: ``images`` from the measured
     responses, ``ceiling`` from the noise-free ones (empty on real data). Structure maps come back
     square (n, s, s); text as embeddings, or as the decoded captions (``text_as="caption"``, for a
-    pipeline that encodes prompts itself)."""
+    pipeline that encodes prompts itself). ``follows``: the maps (kind, size) the generator's control
+    branch was trained on, refused when the decoded maps are of another kind or size."""
     from neurorecon.artifacts import verify_artifact
 
     wanted = [kind for kind in kinds if kind != "image"]
@@ -54,6 +56,13 @@ def sampled_inputs(path: Path, stim_ids: list[str], kinds, text_as: str = "embed
             hint = ("decode.inputs.method: retrieval decodes captions; ridge decodes embeddings only"
                     if "captions" in missing else "add them to decode.inputs.kinds")
             raise InputDataError(path, f"no decoded {missing}; {hint}")
+        if "structure" in wanted and follows is not None:
+            kind = str(data["structure_kind"]) if "structure_kind" in data.files else "unknown"
+            size = int(round(np.sqrt(data["structure"].shape[1])))
+            if (kind, size) != (follows["kind"], follows["size"]):
+                raise InputDataError(path, f"the decoded structure maps are {kind} at {size} cells, but the "
+                                           f"generator's control branch follows {follows['kind']} at "
+                                           f"{follows['size']}; set stimuli.structure to match it")
         out = {"images": {}, "ceiling": {}}
         for kind in wanted:
             for name, prefix in (("images", ""), ("ceiling", "ceiling_")):

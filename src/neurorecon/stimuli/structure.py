@@ -62,6 +62,13 @@ def scenes_from_table(table: pd.DataFrame, source: str | Path):
     return scenes
 
 
+def resolved_kind(kind: str, table: pd.DataFrame) -> str:
+    """``auto``: silhouette where the stimulus table describes synthetic scenes, else edges."""
+    if kind != "auto":
+        return kind
+    return "silhouette" if all(column in table.columns for column in SCENE_COLUMNS) else "edges"
+
+
 def structure_maps(kind: str, size: int, images: np.ndarray | None = None, scenes=None) -> np.ndarray:
     """Maps of one ``kind`` from scenes (silhouette) or images (edges)."""
     if kind == "silhouette":
