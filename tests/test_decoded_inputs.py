@@ -139,6 +139,18 @@ def test_the_judge_reads_shape_and_colour_from_pixels(tmp_path):
     assert other["colour_judge_acc"]["value"] < 0.4 and other["shape_judge_acc"]["ceiling"] is None
 
 
+def test_the_ablation_takes_the_first_n_listed_or_all_subjects(default_config):
+    from neurorecon.layout import ablation_subjects
+
+    config = copy.deepcopy(default_config)
+    assert ablation_subjects(config) == ["01"]                      # the default: the first subject
+    for setting, expected in ((2, ["01", "02"]), (None, ["01", "02", "03", "04"]), (["03"], ["03"]), (0, [])):
+        config["reconstruct"]["ablation"]["subjects"] = setting
+        assert ablation_subjects(config) == expected
+    config["reconstruct"]["diffusion"]["model"] = "/models/unclip"   # the tiny generator only
+    assert ablation_subjects(config) == []
+
+
 def test_combination_names_have_one_order():
     assert combination_name(["structure", "image", "text"]) == "image+text+structure"
     with pytest.raises(ValueError, match="unknown decoded inputs"):

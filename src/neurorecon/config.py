@@ -95,7 +95,8 @@ def _check_decoded_inputs(config: dict) -> None:
         raise ConfigError(f"stimuli.structure.kind 'silhouette' is drawn from the synthetic scenes' parameters, which "
                           f"data.source {source!r} does not have; use kind: edges")
     fmri_subjects = subjects_from_config(config["data"])
-    unknown = sorted(set(map(str, recon["ablation"]["subjects"] or [])) - set(fmri_subjects))
+    listed = recon["ablation"]["subjects"]
+    unknown = sorted(set(map(str, listed if isinstance(listed, list) else [])) - set(fmri_subjects))
     if unknown and fmri_subjects:
         raise ConfigError(f"reconstruct.ablation.subjects names {unknown}, which the data do not have")
     extra = [kind for kind in recon["sampling"]["inputs"] if kind != "image"]

@@ -157,12 +157,15 @@ def decoded_inputs(config: dict) -> list[str]:
 
 
 def ablation_subjects(config: dict) -> list[str]:
-    """The fMRI subjects of the input ablation ([] when off: no tiny generator, or no subject listed)."""
+    """The fMRI subjects of the input ablation: all (null), the first n (an integer) or those listed;
+    [] when off (no tiny generator, or no subject)."""
     subjects = subjects_from_config(config["data"])
     listed = config["reconstruct"]["ablation"]["subjects"]
     if config["reconstruct"]["diffusion"]["model"] != "tiny" or not subjects:
         return []
-    return subjects if listed is None else [str(s) for s in listed]
+    if listed is None:
+        return subjects
+    return subjects[:listed] if isinstance(listed, int) else [str(s) for s in listed]
 
 
 def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:

@@ -32,18 +32,18 @@ if cfg["method"] == "retrieval" and captions is None:
     raise InputDataError(snakemake.input.stimuli, "retrieval decoding (decode.inputs.method) reads the captions' words, "
                                                   "and the stimulus table has no caption column; use method: ridge")
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
-result = decode_inputs(responses, cfg["kinds"], embeddings, load_structure(Path(snakemake.input.structure)), cfg,
+structure = load_structure(Path(snakemake.input.structure))
+result = decode_inputs(responses, cfg["kinds"], embeddings, structure, cfg,
                        noise_free_rows(responses, cfg["rois"], snakemake.input), captions)
 out_dir = Path(snakemake.output.manifest).parent
 for name, decoder in result["decoders"].items():
     decoder.save(out_dir / name, {"rois": cfg["rois"], "target": name, "n_voxels": int(decoder.coef.shape[0]),
                                   **({"vocabulary": result["vocabulary"]} if name == "words" else {})})
-structure = load_structure(Path(snakemake.input.structure))
-decoded_captions = {key: np.asarray(result[key]) for key in ("captions", "ceiling_captions") if key in result}
+extra = {key: np.asarray(result[key]) for key in ("captions", "ceiling_captions") if key in result}
 if "structure" in cfg["kinds"]:
-    decoded_captions["structure_kind"] = np.asarray(structure["kind"])
+    extra["structure_kind"] = np.asarray(structure["kind"])
 save_predictions(Path(snakemake.output.predictions), result["stim_ids"], result["predicted"], result["ceiling"],
-                 **decoded_captions)
+                 **extra)
 rows = [row for kind in cfg["kinds"] for row in input_metrics(kind, result["predicted"][kind], result["true"][kind],
                                                               None if result["ceiling"] is None else result["ceiling"][kind])]
 if "captions" in result:

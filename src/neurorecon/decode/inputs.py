@@ -21,7 +21,7 @@ import re
 import numpy as np
 
 from neurorecon.decode.keyed import rows_of
-from neurorecon.decode.ridge import RidgeDecoder, embedding_rows, fit_ridge
+from neurorecon.decode.ridge import embedding_rows, fit_ridge
 from neurorecon.evaluate.retrieval import METRICS, two_way_identification
 from neurorecon.responses import Responses
 
