@@ -17,7 +17,7 @@ from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import load_tiny_generator
 from neurorecon.reconstruct.models import best_device, clip_location, vae_location
 from neurorecon.reconstruct.io import load_reconstructions, save_reconstructions
-from neurorecon.reconstruct.subject import brain_guided_images, sampled_inputs
+from neurorecon.reconstruct.subject import brain_guided_images, sampled_inputs, sampling_sets
 from neurorecon.reconstruct.vae import load_vae
 from neurorecon.stimuli.clip import load_clip
 
@@ -32,12 +32,11 @@ stim_ids, decoded = load_predictions(Path(snakemake.input.predictions))
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
 decoder = load_saved_decoder(Path(snakemake.input.decoder), subject)
 clean = noise_free_rows(responses, decoder.rois, snakemake.input)
+ceiling_decoded = None if clean is None else decoder.predict(clean)
 for name, path in zip(snakemake.params.combinations, snakemake.output.reconstructions):
     sampling = {**snakemake.params.sampling, "inputs": name.split("+")}
     inputs = sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"], follows=generator.structure)
-    sets = {"images": (lowlevel["images"], decoded, inputs["images"])}
-    if clean is not None:
-        sets["ceiling"] = (lowlevel["ceiling"], decoder.predict(clean), inputs["ceiling"])
+    sets = sampling_sets(lowlevel, decoded, ceiling_decoded, inputs)
     arrays = brain_guided_images(generator, clip, sets, sampling,
                                  progress=lambda batches, kind: progress(batches, f"sample {name} {kind} sub-{subject}"))
     save_reconstructions(Path(path), stim_ids, arrays["images"], arrays.get("ceiling"))

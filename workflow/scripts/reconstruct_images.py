@@ -18,7 +18,7 @@ from neurorecon.responses import Responses
 from neurorecon.reconstruct.diffusion import load_tiny_generator, load_unclip_generator
 from neurorecon.reconstruct.models import best_device, clip_location, vae_location
 from neurorecon.reconstruct.io import load_reconstructions, save_reconstructions, write_pngs
-from neurorecon.reconstruct.subject import brain_guided_images, sampled_inputs
+from neurorecon.reconstruct.subject import brain_guided_images, sampled_inputs, sampling_sets
 from neurorecon.reconstruct.vae import load_vae
 from neurorecon.stimuli.clip import load_clip
 
@@ -44,9 +44,7 @@ clean = noise_free_rows(responses, decoder.rois, snakemake.input)
 inputs = (sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"], generator.text_input,
                          generator.structure)
           if "inputs" in snakemake.input.keys() else {"images": {}, "ceiling": {}})
-sets = {"images": (lowlevel["images"], decoded, inputs["images"])}
-if clean is not None:
-    sets["ceiling"] = (lowlevel["ceiling"], decoder.predict(clean), inputs["ceiling"])
+sets = sampling_sets(lowlevel, decoded, None if clean is None else decoder.predict(clean), inputs)
 
 out_dir = Path(snakemake.output.manifest).parent
 arrays = brain_guided_images(generator, clip, sets, sampling,

@@ -36,7 +36,7 @@ write_text_atomic(snakemake.output.summary, summary_tsv(summary))
 
 shipped = set(snakemake.params.shipped)
 titles = {f"{kind}_history": f"tiny {name}" + (" (shipped in models/)" if kind in shipped else " (trained in this run)")
-          for kind, name in (("clip", "CLIP, contrastive loss"), ("vae", "VAE"), ("diffusion", "diffusion UNet"))}
+          for kind, name in (("clip", "CLIP, contrastive loss"), ("vae", "VAE"), ("diffusion", "diffusion UNet and control branch"))}
 histories = {title: pd.read_csv(snakemake.input[key], sep="\t") for key, title in titles.items()
              if key in snakemake.input.keys()}
 if "shared_history" in snakemake.input.keys():

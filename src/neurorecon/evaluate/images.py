@@ -267,8 +267,9 @@ class ImageScorer:
         self.stimuli = read_stimulus_table(stimuli_tsv).set_index("stim_id")
         self.attributes = [a for a in ATTRIBUTES if a in self.stimuli.columns]
         ids = embeddings["stim_ids"].astype(str)
-        self.train_ids = [s for s in ids if self.stimuli.loc[s, "split"] == "train"]
-        self.train_features = embeddings["image"][np.isin(ids, self.train_ids)]
+        train_ids = [s for s in ids if self.stimuli.loc[s, "split"] == "train"]
+        self.train_features = embeddings["image"][np.isin(ids, train_ids)]
+        self.train_attributes = {a: self.stimuli.loc[train_ids, a].to_numpy() for a in self.attributes}
 
     def rows(self, images: np.ndarray, ceiling: np.ndarray | None, stim_ids: list[str]) -> list[dict]:
         """Metric rows (metric, value, chance, ceiling, n) of reconstructions of ``stim_ids``."""
@@ -282,7 +283,7 @@ class ImageScorer:
             rows += attribute_metrics(
                 clip_image_features(self.clip, images),
                 clip_image_features(self.clip, ceiling) if ceiling is not None else None, true, self.train_features,
-                {a: self.stimuli.loc[self.train_ids, a].to_numpy() for a in self.attributes})
+                self.train_attributes)
         if self.judge is not None and len(self.attributes) == len(ATTRIBUTES):
             rows += judge_rows(self.judge, images, ceiling, true)
         return rows

@@ -4,8 +4,8 @@ scenes to name a scene's shape and colour from its pixels.
 The CLIP judge (``shape_acc``, ``colour_acc``) reads attributes off the same CLIP space the
 decoders target and the generator is conditioned on, so a reconstruction can please it without
 drawing the shape. This classifier never sees CLIP: it is trained on pixels, with blur, noise and
-colour jitter so that it reads blurred, imperfect drawings as well as clean ones, and its own
-accuracy on the true test stimuli is reported beside its verdicts.
+contrast jitter so that it reads blurred, imperfect drawings as well as clean ones, and its own
+accuracy on as many further fresh scenes is saved with it (config.json, and its job's manifest).
 """
 
 from __future__ import annotations

@@ -109,6 +109,16 @@ def choose_samples(sample_embeddings: np.ndarray, decoded: np.ndarray) -> np.nda
     return np.einsum("nkd,nd->nk", unit, target).argmax(axis=1)
 
 
+def sampling_sets(lowlevel: dict, decoded: np.ndarray, ceiling_decoded: np.ndarray | None, inputs: dict) -> dict:
+    """The sets :func:`brain_guided_images` draws: ``images`` from the measured responses' low-level
+    images, decoded embeddings and further inputs (``sampled_inputs``), and ``ceiling`` from the
+    noise-free ones when ``ceiling_decoded`` is given."""
+    sets = {"images": (lowlevel["images"], decoded, inputs["images"])}
+    if ceiling_decoded is not None:
+        sets["ceiling"] = (lowlevel["ceiling"], ceiling_decoded, inputs["ceiling"])
+    return sets
+
+
 def brain_guided_images(generator: ImageGenerator, clip_bundle, sets: dict, sampling: dict, progress=None
                         ) -> dict[str, np.ndarray]:
     """Draw and choose the final images of each named set (``images``; ``ceiling`` from noise-free

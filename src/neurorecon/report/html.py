@@ -75,10 +75,15 @@ def region_figure(table: pd.DataFrame, title: str) -> str:
 
 
 def loss_figure(history: pd.DataFrame, title: str) -> str:
-    """Training curves: every column of ``history`` but ``epoch`` against epoch."""
+    """Training curves: every column of ``history`` but ``epoch`` against epoch; a history of several
+    models trained in turn (a ``model`` column, e.g. the UNet, then its control branch) gets one
+    curve per model and column."""
     fig, ax = plt.subplots(figsize=(4, 2.6))
-    for column in history.columns.drop("epoch"):
-        ax.plot(history["epoch"], history[column], marker="o", ms=3, label=column)
+    parts = history.groupby("model", sort=False) if "model" in history.columns else [(None, history)]
+    for model, part in parts:
+        for column in part.columns.drop(["epoch", "model"], errors="ignore"):
+            label = column if model is None else f"{model} {column}"
+            ax.plot(part["epoch"], part[column], marker="o", ms=3, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_yscale("log")
