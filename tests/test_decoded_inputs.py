@@ -196,6 +196,11 @@ def test_config_ties_the_generator_inputs_to_their_decoders(default_config):
     config["reconstruct"]["ablation"]["subjects"] = []
     config["decode"]["inputs"]["kinds"] = []
     check_config_combinations(config)   # image only, nothing decoded besides: fine
+    config["reconstruct"]["diffusion"]["tiny"]["training_images"] = "stimuli"
+    with pytest.raises(ConfigError, match="controlnet.structure 'silhouette' is drawn from synthetic scenes"):
+        check_config_combinations(config)   # photographs have no scenes to draw silhouettes from
+    config["reconstruct"]["diffusion"]["tiny"]["controlnet"]["structure"] = "edges"
+    check_config_combinations(config)
 
 
 def test_sampling_and_combination_edits_move_only_the_ablation_and_what_samples(default_config):

@@ -94,6 +94,12 @@ def _check_decoded_inputs(config: dict) -> None:
             and source in ("nsd", "miyawaki")):
         raise ConfigError(f"stimuli.structure.kind 'silhouette' is drawn from the synthetic scenes' parameters, which "
                           f"data.source {source!r} does not have; use kind: edges")
+    tiny = recon["diffusion"]["tiny"]
+    if (recon["diffusion"]["model"] == "tiny" and tiny["training_images"] == "stimuli"
+            and tiny["controlnet"]["structure"] == "silhouette"):
+        raise ConfigError("reconstruct.diffusion.tiny.controlnet.structure 'silhouette' is drawn from synthetic scenes, "
+                          "which training_images 'stimuli' does not have (its images are flipped photographs); "
+                          "use structure: edges")
     fmri_subjects = subjects_from_config(config["data"])
     listed = recon["ablation"]["subjects"]
     unknown = sorted(set(map(str, listed if isinstance(listed, list) else [])) - set(fmri_subjects))
