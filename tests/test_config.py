@@ -64,16 +64,18 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
     config["decode"]["ridge"]["alphas"] = [1.0, 2.0]
     edited = build_layout(config).folders
     changed = {stage for stage in base if base[stage] != edited[stage]}
-    assert changed == {"decode", "evaluate", "reconstruct", "evaluate_image", "regions_image", *ABLATION}   # not the low-level decoder
+    assert changed == {"decode", "evaluate", "reconstruct", "evaluate_image", "regions_image", "brain_score",
+                       *ABLATION}   # not the low-level decoder
     config = copy.deepcopy(load_config("tiny"))
     config["preprocess"]["fmri"]["high_pass_hz"] = 0.02
     edited = build_layout(config).folders
     assert {stage for stage in base if base[stage] != edited[stage]} == {
         "preprocess", "decode", "evaluate", "lowlevel", "reconstruct", "evaluate_image",
-        "shared", "adapt", "evaluate_shared", "evaluate_adapt", "regions_image", "decode_inputs", *ABLATION}
+        "shared", "adapt", "evaluate_shared", "evaluate_adapt", "regions_image", "decode_inputs", *ABLATION, *ENCODE}
 
 
 ABLATION = {"ablation", "evaluate_ablation"}
+ENCODE = {"encode", "brain_score"}
 SENSOR_IMAGES = {f"{stage}_{m}" for stage in ("reconstruct", "evaluate_image") for m in ("eeg", "seeg")}
 SENSOR_LOWLEVEL = {"lowlevel_eeg", "lowlevel_seeg"}
 
@@ -83,17 +85,22 @@ SHAPE_BRANCH = {"shape_model", "shape_targets", "decode_shape", "reconstruct_sha
 
 
 @pytest.mark.parametrize("section, expected", [
-    (("reconstruct", "sampling", "guidance"), {"reconstruct", "evaluate_image", *SENSOR_IMAGES, *ABLATION}),
+    (("reconstruct", "sampling", "guidance"), {"reconstruct", "evaluate_image", *SENSOR_IMAGES, *ABLATION,
+                                               "brain_score"}),
     (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image", *SENSOR_IMAGES,
-                                                      *VIDEO_GENERATION, *ABLATION}),
+                                                      *VIDEO_GENERATION, *ABLATION, "brain_score"}),
     (("reconstruct", "vae", "tiny", "epochs"), {"vae", "diffusion", "lowlevel", "reconstruct", "evaluate_image",
-                                                *SENSOR_LOWLEVEL, *SENSOR_IMAGES, *VIDEO_GENERATION, *ABLATION}),
+                                                *SENSOR_LOWLEVEL, *SENSOR_IMAGES, *VIDEO_GENERATION, *ABLATION,
+                                                "brain_score"}),
     (("reconstruct", "lowlevel", "pixel_size"), {"lowlevel", "reconstruct", "evaluate_image", *SENSOR_LOWLEVEL,
-                                                 *SENSOR_IMAGES, *ABLATION}),
+                                                 *SENSOR_IMAGES, *ABLATION, "brain_score"}),
+    # the encoders are fitted apart from the brain score that uses them
+    (("encode", "transformer", "epochs"), ENCODE),
+    (("encode", "captions", "temperature"), ENCODE),
     (("evaluate", "judge", "epochs"), {"judge", "evaluate_image", "evaluate_image_eeg", "evaluate_image_seeg",
                                        "evaluate_ablation"}),
     (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
-                                             "decode_inputs", *ABLATION,
+                                             "decode_inputs", *ABLATION, *ENCODE,
                                              "shared", "adapt", "evaluate_shared", "evaluate_adapt", "decode_eeg", "evaluate_eeg",
                                              "decode_seeg", "evaluate_seeg", *SENSOR_IMAGES,
                                              "video_targets", "decode_video", *VIDEO_GENERATION, *SHAPE_BRANCH,
@@ -153,9 +160,10 @@ def test_resnet_clip_tower_needs_an_image_side_divisible_by_32():
     (lambda c: c["decode"]["shared"].update(epochs=3),
      {"shared", "adapt", "evaluate_shared", "evaluate_adapt"}),
     (lambda c: c["decode"]["ridge"].update(alphas=[1, 10]),
-     {"decode", "evaluate", "reconstruct", "evaluate_image", "regions_image", *ABLATION}),
+     {"decode", "evaluate", "reconstruct", "evaluate_image", "regions_image", "brain_score", *ABLATION}),
     (lambda c: (c["reconstruct"].update(decoder="cross-subject"), c["decode"]["adapt"].update(subjects=["02", "03"])),
-     {"reconstruct", "evaluate_image", *ABLATION}),
+     {"reconstruct", "evaluate_image", "brain_score", *ABLATION}),
+    (lambda c: c["encode"]["brain_score"].update(model="linear"), {"brain_score"}),
 ])
 def test_cross_subject_stages_are_versioned_apart_from_ridge_and_the_adapted_list(edit, expected):
     base = build_layout(load_config("tiny")).folders

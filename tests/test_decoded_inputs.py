@@ -208,9 +208,10 @@ def test_sampling_and_combination_edits_move_only_the_ablation_and_what_samples(
     for keys, value, moved in ((("reconstruct", "ablation", "combinations"), [["image"]], {"ablation",
                                                                                           "evaluate_ablation"}),
                                (("reconstruct", "sampling", "text_guidance"), 5.0,
-                                {"reconstruct", "evaluate_image", "ablation", "evaluate_ablation"}),
+                                {"reconstruct", "evaluate_image", "ablation", "evaluate_ablation", "brain_score"}),
                                (("decode", "inputs", "method"), "ridge",
-                                {"decode_inputs", "reconstruct", "evaluate_image", "ablation", "evaluate_ablation"})):
+                                {"decode_inputs", "reconstruct", "evaluate_image", "ablation", "evaluate_ablation",
+                                 "brain_score"})):
         config = copy.deepcopy(default_config)
         section = config
         for key in keys[:-1]:

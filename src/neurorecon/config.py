@@ -59,6 +59,11 @@ def check_config_combinations(config: dict) -> None:
         raise ConfigError(f"benchmark.glm times the single-trial GLM on BOLD runs, which data.source {source!r} "
                           "does not have (its responses are read, not estimated); set benchmark.glm.enabled: false")
     _check_decoded_inputs(config)
+    uncaptioned = source == "miyawaki" or (source == "nsd" and not config["data"]["nsd"].get("captions"))
+    encode = config["encode"]
+    if encode["enabled"] and uncaptioned and encode["captions"]["corpus"] == "stimuli" and subjects_from_config(config["data"]):
+        raise ConfigError(f"encode.captions.corpus 'stimuli' reads the stimuli's captions, which the {source} stimulus "
+                          f"table lacks; name a caption file (one caption per line) or set it to null")
     for problem in check_shipped_combination(config):
         raise ConfigError(problem)
     _check_tiny_clip(config["stimuli"]["clip"])
@@ -74,7 +79,8 @@ def check_config_combinations(config: dict) -> None:
     if source == "miyawaki":
         for key, rois in (("decode.ridge.rois", config["decode"]["ridge"]["rois"]),
                           ("decode.shared.rois", config["decode"]["shared"]["rois"] if config["decode"]["shared"]["enabled"] else None),
-                          ("reconstruct.lowlevel.rois", config["reconstruct"]["lowlevel"]["rois"])):
+                          ("reconstruct.lowlevel.rois", config["reconstruct"]["lowlevel"]["rois"]),
+                          ("encode.rois", config["encode"]["rois"] if config["encode"]["enabled"] else None)):
             if rois not in (None, ["visual"]):
                 raise ConfigError(f"{key} is {rois}, but the Miyawaki responses have one ROI, 'visual'; set it to null")
 

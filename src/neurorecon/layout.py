@@ -39,6 +39,7 @@ class Layout:
     shape_subjects: list[str]              # subjects of the 3D data (shape01, ...: sub-0001, ...; [] when none)
     shape_root: str                        # where their sub-00NN/npy_data files and split lists are read
     ablation_subjects: list[str]           # fMRI subjects reconstructed with every combination of decoded inputs
+    encode_subjects: list[str]             # fMRI subjects with encoding models ([] when encode.enabled is off)
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
@@ -69,6 +70,8 @@ class Layout:
             unused |= {"regions_image", "decode_inputs"}
         if not self.ablation_subjects:
             unused |= {"ablation", "evaluate_ablation"}
+        if not self.encode_subjects:
+            unused |= {"encode", "brain_score"}
         for modality in SENSOR_MODALITIES:
             if not self.sensor_subjects[modality]:
                 unused |= set(self.sensor_stages(modality))
@@ -216,6 +219,10 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
     versions["ablation"] = stage_version(recon["ablation"]["combinations"], [versions["reconstruct"],
                                                                               versions["decode_inputs"]])
     versions["evaluate_ablation"] = stage_version(evaluate, [versions["ablation"], *judge])
+    # encoding models read the responses and the CLIP; the brain score reads them and the reconstructions
+    versions["encode"] = stage_version(_without(config["encode"], ("brain_score",)), inputs)
+    versions["brain_score"] = stage_version(config["encode"]["brain_score"], [versions["encode"],
+                                                                              versions["reconstruct"]])
     sensor_folders, sensor_roots = {}, {}
     for modality in SENSOR_MODALITIES:
         if source == "synthetic":
@@ -341,6 +348,8 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         "evaluate_image": f"{RESULTS}/evaluate/image-{versions['evaluate_image']}",
         "ablation": f"{RESULTS}/reconstruct/ablation-{versions['ablation']}",
         "evaluate_ablation": f"{RESULTS}/evaluate/ablation-{versions['evaluate_ablation']}",
+        "encode": f"{RESULTS}/encode/encoders-{versions['encode']}",
+        "brain_score": f"{RESULTS}/evaluate/brain-score-{versions['brain_score']}",
         **({"judge": f"{RESULTS}/models/judge-{judge[0]}"} if judge else {}),
     }
     # the synthetic video world is written under results/data; CC2017's files are read in place
@@ -354,4 +363,5 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                   sensor_roots=sensor_roots, sensor_images=[str(m) for m in recon["sensors"]],
                   shipped=dict(shipped or {}), video_subjects=video_subjects_from_config(config["data"]),
                   video_root=video_root, shape_subjects=shape_subjects_from_config(config["data"]),
-                  shape_root=shape_root, ablation_subjects=ablation_subjects(config))
+                  shape_root=shape_root, ablation_subjects=ablation_subjects(config),
+                  encode_subjects=subjects_from_config(config["data"]) if config["encode"]["enabled"] else [])

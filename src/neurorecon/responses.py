@@ -29,6 +29,7 @@ class Responses:
     voxel_ijk: np.ndarray       # (voxels, 3) grid indices; (0, 3) for sensor data
     channels: list[str] | None = None
     times: np.ndarray | None = None  # s from stimulus onset
+    ncsnr: np.ndarray | None = None  # per feature, from the test repeats before they were averaged (NSD's noise ceiling SNR)
 
     def save(self, responses_path: Path, trials_path: Path) -> None:
         from neurorecon.artifacts import atomic_path, write_text_atomic
@@ -39,6 +40,7 @@ class Responses:
                     handle, responses=self.values.astype(np.float32, copy=False), roi=self.roi, voxel_ijk=self.voxel_ijk,
                     roi_index=np.asarray(list(self.roi_names)), roi_name=np.asarray(list(self.roi_names.values())),
                     **({} if self.channels is None else {"channels": np.asarray(self.channels), "times": self.times}),
+                    **({} if self.ncsnr is None else {"ncsnr": self.ncsnr.astype(np.float32)}),
                 )
         write_text_atomic(trials_path, self.trials.to_csv(sep="\t", index=False))
 
@@ -53,8 +55,10 @@ class Responses:
             values, roi, ijk = data["responses"], data["roi"], data["voxel_ijk"]
             channels = data["channels"].astype(str).tolist() if "channels" in data else None
             times = data["times"] if "times" in data else None
+            snr = data["ncsnr"] if "ncsnr" in data else None
         trials = pd.read_csv(trials_path, sep="\t", dtype={"stim_id": str, "runs": str})
-        return cls(values=values, trials=trials, roi=roi, roi_names=names, voxel_ijk=ijk, channels=channels, times=times)
+        return cls(values=values, trials=trials, roi=roi, roi_names=names, voxel_ijk=ijk, channels=channels, times=times,
+                   ncsnr=snr)
 
     @property
     def is_sensor(self) -> bool:

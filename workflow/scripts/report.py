@@ -29,7 +29,8 @@ sensors = [path for modality in ("eeg", "seeg") for kind in ("metrics", "image_m
            for path in snakemake.input.get(f"{modality}_{kind}", [])]
 sensors += [snakemake.input[key] for key in ("category_metrics", "category_image_metrics") if key in snakemake.input.keys()]
 tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
-          for p in [*snakemake.input.metrics, *snakemake.input.input_metrics, *cross_subject, *sensors, *snakemake.input.image_metrics,
+          for p in [*snakemake.input.metrics, *snakemake.input.input_metrics, *snakemake.input.encode_metrics,
+                    *snakemake.input.brain_scores, *cross_subject, *sensors, *snakemake.input.image_metrics,
                     *snakemake.input.video_metrics, *snakemake.input.shape_metrics]]
 summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
@@ -128,6 +129,10 @@ notes = sorted({note for path in snakemake.input.image_manifests
 shape_notes = sorted({note for path in snakemake.input.shape_metrics
                       for note in json.loads((Path(path).parent / "manifest.json").read_text())["extra"].get("notes", [])})
 retrieval = json.loads(Path(snakemake.input.retrieval).read_text()) if "retrieval" in snakemake.input.keys() else None
+encoding = {"roi_tables": pd.concat([pd.read_csv(path, sep="\t") for path in snakemake.input.encode_roi_tables]
+                                     or [pd.DataFrame()], ignore_index=True),
+            "captions": pd.concat([pd.read_csv(path, sep="\t") for path in snakemake.input.encode_captions]
+                                  or [pd.DataFrame()], ignore_index=True)}
 costs = rule_costs(job_benchmarks(snakemake.params.job_benchmarks, snakemake.params.versions.values(),
                                   snakemake.params.unversioned_rules))
 write_text_atomic(snakemake.output.costs, costs.to_csv(sep="\t", index=False, float_format="%.2f"))
@@ -141,7 +146,8 @@ write_text_atomic(snakemake.output.html, render_report(summary, retrieval, snake
                                                        shape_figures=shape_figures, shape_notes=shape_notes,
                                                        region_figures=region_figures,
                                                        ablation=(pd.read_csv(snakemake.input.ablation, sep="\t")
-                                                                 if "ablation" in snakemake.input.keys() else None)))
+                                                                 if "ablation" in snakemake.input.keys() else None),
+                                                       encoding=encoding))
 # written last: the summary and report are this config's only when this sidecar names its hash
 write_manifest(Path(snakemake.output.provenance).parent, stage="report", config=snakemake.params.run_config,
                inputs=[path for path in snakemake.input], outputs=[snakemake.output.summary, snakemake.output.html],

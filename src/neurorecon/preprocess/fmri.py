@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from nilearn.glm.first_level import make_first_level_design_matrix
 
+from neurorecon.evaluate.ceiling import ncsnr
 from neurorecon.io.inputs import (
     InputDataError, check_finite_timeseries, check_same_grid, load_nifti, load_nifti_header, read_tsv,
 )
@@ -208,6 +209,15 @@ class SubjectReader:
         return RunDesign(run, percent_signal_change(timeseries), trials, nuisance, events, frame_times)
 
 
+def test_ncsnr(betas: np.ndarray, trials: pd.DataFrame) -> np.ndarray | None:
+    """NSD's noise-ceiling SNR per voxel from the single-trial betas of repeated test stimuli (kept
+    before repeats are averaged, for the encoders' noise ceiling); None without repeats."""
+    test = (trials["split"] == "test").to_numpy()
+    if not test.any() or trials.loc[test, "stim_id"].value_counts().max() < 2:
+        return None
+    return ncsnr(betas[test], trials.loc[test, "stim_id"].to_numpy())
+
+
 def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, progress=None
                        ) -> tuple[Responses, GlmsingleResult | None]:
     """Single-trial responses of one subject, the contract every decoder reads, and (for
@@ -243,7 +253,7 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
     responses = Responses(
         values=values.astype(np.float32), trials=table,
         roi=np.zeros(reader.mask.sum(), int) if roi is None else roi, roi_names=roi_names,
-        voxel_ijk=np.argwhere(reader.mask),
+        voxel_ijk=np.argwhere(reader.mask), ncsnr=test_ncsnr(betas, trials),
     )
     return responses, result
 

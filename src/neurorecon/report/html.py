@@ -221,6 +221,38 @@ def ablation_table(mean: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index().rename(columns={"inputs": "decoded inputs"})
 
 
+def encoding_figure(roi_tables: pd.DataFrame) -> str:
+    """Per ROI, the mean test-image correlation of each encoder (bars, mean over subjects) and the
+    mean noise ceiling (dots)."""
+    rows = roi_tables[roi_tables["roi"] != "all"]
+    rois = list(dict.fromkeys(rows["roi"]))
+    models = list(dict.fromkeys(rows["model"]))
+    means = rows.groupby(["model", "roi", "metric"], sort=False)["value"].mean()
+    fig, ax = plt.subplots(figsize=(1.6 * len(rois) + 2.5, 3.0))
+    width = 0.8 / len(models)
+    x = np.arange(len(rois))
+    for k, model in enumerate(models):
+        ax.bar(x + (k - (len(models) - 1) / 2) * width, [means.get((model, roi, "test_r"), np.nan) for roi in rois],
+               width, label=f"{model} encoder", color=("#4c72b0", "#55a868", "#c44e52")[k % 3])
+    ceilings = [next((v for (m, r, metric), v in means.items() if r == roi and metric.startswith("ceiling_r_")), np.nan)
+                for roi in rois]
+    ax.scatter(x, ceilings, color="#dd8452", zorder=3, label="noise ceiling")
+    ax.set_xticks(x, rois)
+    ax.set_ylabel("test-image correlation")
+    ax.set_ylim(0, 1.0)
+    ax.legend(fontsize=7, loc="upper left")
+    return figure_to_img(fig, "encoding models per ROI")
+
+
+def caption_examples(captions: pd.DataFrame, per_roi: int = 4) -> pd.DataFrame:
+    """The captions most voxels of each ROI received (over subjects), with their share and similarity."""
+    counts = (captions.groupby(["roi", "caption"]).agg(voxels=("voxel", "size"), similarity=("similarity", "mean"))
+              .reset_index())
+    counts["share"] = counts["voxels"] / counts.groupby("roi")["voxels"].transform("sum")
+    top = counts.sort_values(["roi", "voxels"], ascending=[True, False]).groupby("roi").head(per_roi)
+    return top[["roi", "caption", "share", "similarity"]]
+
+
 def table_html(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", na_rep="", border=0, escape=True)
 
@@ -267,7 +299,7 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
                   provenance: dict | None = None, video_figures: list[str] = (),
                   generated_video_figures: list[str] = (), shape_figures: list[str] = (),
                   shape_notes: list[str] = (), region_figures: list[str] = (),
-                  ablation: pd.DataFrame | None = None) -> str:
+                  ablation: pd.DataFrame | None = None, encoding: dict[str, pd.DataFrame] | None = None) -> str:
     """The report as one HTML string (figures inline, no external files). ``caption_retrieval``: the
     stimulus CLIP's caption retrieval (None where the stimuli are movies only); ``histories``: training
     curves by title; ``grids``: reconstruction grid figures; ``notes``: what was skipped and why;
@@ -278,7 +310,8 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
     ``generated_video_figures``: their true, start and generated clips, animated;
     ``shape_figures``: true against reconstructed objects of the 3D subjects, ``shape_notes`` what their
     evaluation skipped and why; ``region_figures``:
-    the region analysis of each branch and subject."""
+    the region analysis of each branch and subject; ``ablation``: the input ablation's mean table;
+    ``encoding``: the encoders' ROI tables (``roi_tables``) and voxel captions (``captions``)."""
     embedding = summary[summary["output"] == "embedding"]
     images = summary[summary["output"] == "image"]
     stages = pd.DataFrame({"stage": list(folders), "version": [versions[s] for s in folders],
@@ -431,6 +464,31 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
             "CLIP). Tables: results/evaluate/ablation-*/ablation.tsv (per subject) and ablation_mean.tsv.</p>",
             table_html(ablation_table(ablation)), ablation_figure(ablation),
         ]
+    if encoding is not None and len(encoding["roi_tables"]):
+        parts += [
+            "<h2>Encoding models: from the image to the brain</h2>",
+            "<p class='note'>Both encoders are fitted on the training trials and predict each voxel's response to the "
+            "test images. <b>linear-encoder</b>: ridge from the CLIP image embedding, a penalty per voxel; "
+            "<b>transformer-encoder</b>: one learned query per group of neighbouring voxels attends to the image "
+            "tower's spatial tokens, and each voxel reads its group's output. <b>encoding_r</b>: the mean test-image "
+            "correlation per ROI, against the noise ceiling (the noise-free responses' correlation with the measured "
+            "ones on synthetic data, else NSD's ncsnr ceiling); <b>explained</b>: the fraction of explainable variance "
+            "explained, sum r&sup2; / sum ceiling&sup2;. The brain score of every image method is in the image table "
+            "above (<b>brain_score_*</b>). Tables: results/encode/encoders-*/&lt;subject&gt;/roi_metrics.tsv; per-voxel "
+            "correlations in voxels.npz.</p>",
+            table_html(mean_table(summary, "responses")), encoding_figure(encoding["roi_tables"]),
+        ]
+        if len(encoding["captions"]):
+            parts += [
+                "<h3>Voxel captions</h3>",
+                "<p class='note'>BrainSCUBA: each voxel's linear-encoder weights, a direction in CLIP space, projected "
+                "onto the training images' embeddings (softmax at the configured temperature) and named by the corpus "
+                "caption nearest it. <b>caption_hit_*</b> (synthetic world): how often the caption names the attribute "
+                "value each voxel is known to prefer, for voxels whose preference explains enough of their variance; "
+                "chance is how often corpus captions name it. Per voxel: results/encode/encoders-*/&lt;subject&gt;/"
+                "captions.tsv.</p>",
+                table_html(mean_table(summary, "captions")), table_html(caption_examples(encoding["captions"])),
+            ]
     if caption_retrieval is not None:
         parts += [
             "<h2>Stimulus embeddings</h2>",

@@ -16,9 +16,10 @@ import pandas as pd
 
 from neurorecon.artifacts import atomic_path, verify_artifact
 from neurorecon.io.inputs import InputDataError
+from neurorecon.synth.scenes import SCENE_ATTRIBUTES
 
 KINDS = ("silhouette", "edges")
-SCENE_COLUMNS = ("shape", "colour", "size", "row", "column", "background", "texture_seed", "tint")
+SCENE_COLUMNS = (*SCENE_ATTRIBUTES, "texture_seed", "tint")
 SUPERSAMPLE = 4
 EDGE_GAIN = 4.0  # a cell whose quarter of pixels are edges reads as 1
 

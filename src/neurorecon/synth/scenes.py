@@ -26,6 +26,7 @@ ROWS = {"top": 0.3, "middle": 0.5, "bottom": 0.7}
 COLUMNS = {"left": 0.3, "centre": 0.5, "right": 0.7}
 LOWLEVEL_GRID = 8  # side of the opponent-colour map that early visual voxels see
 SUPERSAMPLE = 2
+SCENE_ATTRIBUTES = ("shape", "colour", "size", "row", "column", "background")   # what a caption names
 
 
 @dataclass(frozen=True)

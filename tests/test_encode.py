@@ -1,0 +1,169 @@
+"""Encoding models against planted worlds with known answers: the linear and transformer encoders,
+the noise ceiling, voxel captions, the brain score and the image tower's tokens."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from neurorecon.encode.brain_score import brain_score_rows, pattern_correlations
+from neurorecon.encode.captions import caption_hits, hit_summary, known_preferences, project_to_images, voxel_captions
+from neurorecon.encode.features import image_tokens
+from neurorecon.encode.linear import LinearEncoder, fit_linear_encoder
+from neurorecon.encode.metrics import column_correlations, ncsnr_ceiling, roi_table
+from neurorecon.encode.subject import fit_subject_encoders, summary_rows
+from neurorecon.encode.transformer import TransformerEncoder, fit_transformer_encoder, voxel_groups
+from neurorecon.evaluate.ceiling import ncsnr
+from neurorecon.responses import Responses
+from neurorecon.stimuli import clip
+
+TRANSFORMER = dict(seed=0, width=32, heads=4, learning_rate=0.003, weight_decay=1e-4, epochs=40, batch_size=64,
+                   groups_per_roi=4, token_stage="auto")
+
+
+def retinotopic_world(n=360, grid=4, channels=6, voxels_per_cell=3, noise=0.3, seed=0):
+    """Tokens on a grid x grid layout; each voxel reads one token (its receptive field) through its own
+    weights, like early visual cortex: a pooled embedding loses where things are."""
+    rng = np.random.default_rng(seed)
+    tokens = rng.standard_normal((n, grid * grid, channels)).astype(np.float32)
+    cells = np.repeat(np.arange(grid * grid), voxels_per_cell)
+    weights = rng.standard_normal((len(cells), channels))
+    clean = np.einsum("nvc,vc->nv", tokens[:, cells], weights)
+    measured = clean + noise * clean.std() * rng.standard_normal(clean.shape)
+    positions = np.stack([cells // grid, cells % grid, np.zeros_like(cells)], 1) * 3 + rng.integers(0, 2, (len(cells), 3))
+    return tokens, measured, clean, positions
+
+
+def test_linear_encoder_recovers_a_planted_map_and_its_directions(tmp_path):
+    rng = np.random.default_rng(1)
+    embeddings = rng.standard_normal((300, 8))
+    weights = rng.standard_normal((8, 20))
+    responses = embeddings @ weights + 0.1 * rng.standard_normal((300, 20))
+    encoder = fit_linear_encoder(embeddings[:250], responses[:250], [0.01, 1, 100])
+    assert column_correlations(encoder.predict(embeddings[250:]), responses[250:]).min() > 0.95
+    cosine = np.sum(encoder.directions() * (weights / np.linalg.norm(weights, axis=0)).T, axis=1)
+    assert cosine.min() > 0.99
+    encoder.save(tmp_path)
+    assert np.allclose(LinearEncoder.load(tmp_path).predict(embeddings[:3]), encoder.predict(embeddings[:3]), atol=1e-4)
+
+
+def test_transformer_encoder_reads_where_a_pooled_linear_model_cannot(tmp_path):
+    tokens, measured, clean, positions = retinotopic_world()
+    roi = np.ones(len(positions), int)
+    groups = voxel_groups(positions, roi, 16, seed=0)
+    assert len(np.unique(groups)) == 16
+    train, test = slice(0, 300), slice(300, None)
+    encoder, history = fit_transformer_encoder(tokens[train], measured[train], groups, TRANSFORMER)
+    assert history[-1]["loss"] < history[0]["loss"]
+    transformer_r = column_correlations(encoder.predict(tokens[test]), measured[test])
+    pooled = tokens.mean(axis=1)
+    linear_r = column_correlations(fit_linear_encoder(pooled[train], measured[train], [1, 10, 100]).predict(pooled[test]),
+                                   measured[test])
+    ceiling = column_correlations(clean[test], measured[test])
+    assert transformer_r.mean() > 0.6 * ceiling.mean()
+    assert transformer_r.mean() > linear_r.mean() + 0.3
+    encoder.save(tmp_path)
+    again = TransformerEncoder.load(tmp_path)
+    assert np.allclose(again.predict(tokens[:4]), encoder.predict(tokens[:4]), atol=1e-4)
+    retrained, _ = fit_transformer_encoder(tokens[train], measured[train], groups, TRANSFORMER)
+    assert np.array_equal(retrained.predict(tokens[:4]), encoder.predict(tokens[:4]))   # fixed seed, same weights
+
+
+def test_ncsnr_ceiling_matches_the_simulated_correlation_ceiling():
+    rng = np.random.default_rng(3)
+    signal = rng.standard_normal((2000, 30))
+    noise_sd = np.linspace(0.3, 2.0, 30)
+    trials = np.concatenate([signal + noise_sd * rng.standard_normal(signal.shape) for _ in range(3)])
+    ids = np.tile(np.arange(2000), 3).astype(str)
+    ceiling = ncsnr_ceiling(ncsnr(trials, ids), np.full(2000, 3))
+    averaged = trials.reshape(3, 2000, 30).mean(axis=0)
+    simulated = column_correlations(signal, averaged)
+    assert np.abs(ceiling - simulated).max() < 0.05
+
+
+def test_roi_table_gives_the_explained_fraction_against_the_ceiling():
+    roi = np.array([1, 1, 2, 2])
+    table = roi_table({"m": np.array([0.4, 0.4, 0.1, -0.2])}, np.array([0.8, 0.8, 0.5, 0.5]), roi,
+                      {1: "EVC", 2: "HVC"}, "noise-free")
+    values = table.set_index(["roi", "metric"])["value"]
+    assert values[("EVC", "explained_fraction")] == pytest.approx(0.25)
+    assert values[("HVC", "explained_fraction")] == pytest.approx(0.01 / 0.5)   # negative r counts as 0
+    assert values[("EVC", "ceiling_r_noise-free")] == pytest.approx(0.8)
+    rows = summary_rows(table.assign(model="linear"), "01").set_index("metric")
+    assert rows.loc["encoding_r_EVC", "ceiling"] == pytest.approx(0.8) and rows.loc["explained", "ceiling"] == 1.0
+
+
+def test_voxel_captions_name_the_planted_preference():
+    rng = np.random.default_rng(4)
+    corpus = pd.DataFrame({"caption": [f"a {c} {s}" for c in ("red", "blue", "green") for s in ("ring", "star")] * 5,
+                           "colour": [c for c in ("red", "blue", "green") for _ in range(2)] * 5,
+                           "shape": ["ring", "star"] * 15})
+    colour_axes = {c: rng.standard_normal(16) for c in ("red", "blue", "green")}
+    shape_axes = {s: 0.5 * rng.standard_normal(16) for s in ("ring", "star")}
+    images = np.stack([colour_axes[c] + shape_axes[s] + 0.2 * rng.standard_normal(16)
+                       for c, s in zip(corpus["colour"], corpus["shape"])])
+    texts = images + 0.1 * rng.standard_normal(images.shape)
+    # voxels: the first three prefer one colour each, the fourth a shape
+    clean = np.stack([(corpus["colour"] == "red") * 1.0, (corpus["colour"] == "blue") * 1.0,
+                      (corpus["colour"] == "green") * 1.0, (corpus["shape"] == "star") * 1.0], 1)
+    clean += 0.05 * rng.standard_normal(clean.shape)
+    preferences = known_preferences(clean, corpus[["colour", "shape"]])
+    assert preferences["attribute"].tolist() == ["colour"] * 3 + ["shape"]
+    assert preferences["value"].tolist() == ["red", "blue", "green", "star"]
+    encoder = fit_linear_encoder(images, clean, [0.1, 1, 10])
+    best, similarity = voxel_captions(encoder.directions(), images, texts, temperature=150)
+    hits = caption_hits(preferences, best, corpus, min_share=0.5)
+    assert hits["hit"].tolist() == [1.0, 1.0, 1.0, 1.0] and np.all(similarity > 0.5)
+    summary = {row["metric"]: row for row in hit_summary(hits)}
+    assert summary["caption_hit"]["value"] == 1.0 and summary["caption_hit_colour"]["chance"] == pytest.approx(1 / 3)
+    projected = project_to_images(encoder.directions(), images, 150)
+    assert np.allclose(np.linalg.norm(projected, axis=1), 1.0)
+
+
+def test_brain_score_is_high_for_the_right_image_and_chance_for_others():
+    rng = np.random.default_rng(5)
+    measured = rng.standard_normal((20, 50))
+    roi = np.repeat([1, 2], 25)
+    perfect = brain_score_rows(measured, measured, measured, np.zeros(50), roi, {1: "EVC", 2: "HVC"})
+    assert all(row["value"] == pytest.approx(1.0) and abs(row["chance"]) < 0.1 for row in perfect)
+    shuffled = brain_score_rows(measured[::-1], measured, measured, np.zeros(50), roi, {1: "EVC", 2: "HVC"})
+    assert all(abs(row["value"]) < 0.25 and row["ceiling"] == pytest.approx(1.0) for row in shuffled)
+    assert [row["metric"] for row in perfect] == ["brain_score_EVC", "brain_score_HVC", "brain_score"]
+    assert pattern_correlations(measured, measured).shape == (20, 20)
+
+
+def test_subject_encoders_score_against_the_noise_free_ceiling():
+    tokens, measured, clean, positions = retinotopic_world(n=240, noise=0.5)
+    n_train = 200
+    split = np.array(["train"] * n_train + ["test"] * (len(tokens) - n_train))
+    stim_ids = [f"s{i:03d}" for i in range(len(tokens))]
+    roi = np.where(positions[:, 0] < 6, 1, 2)
+    responses = Responses(values=measured.astype(np.float32),
+                          trials=pd.DataFrame({"stim_id": stim_ids, "split": split, "runs": "1", "n_repeats": 1}),
+                          roi=roi, roi_names={1: "EVC", 2: "HVC"}, voxel_ijk=positions)
+    cfg = {"rois": ["EVC", "HVC"], "linear": {"alphas": [1, 10, 100]}, "transformer": TRANSFORMER}
+    result = fit_subject_encoders(responses, stim_ids, tokens.mean(axis=1), tokens, cfg, clean[n_train:])
+    assert result.ceiling_kind == "noise-free"
+    values = result.table.set_index(["model", "roi", "metric"])["value"]
+    assert values[("transformer", "all", "test_r")] > values[("linear", "all", "test_r")]
+    assert values[("transformer", "all", "test_r")] < values[("transformer", "all", "ceiling_r_noise-free")]
+    assert set(result.voxels) >= {"r_linear", "r_transformer", "ceiling", "roi", "groups"}
+
+
+@pytest.mark.parametrize("tower, expected_tokens", [("resnet", 16), ("vit", 16)])
+def test_image_tokens_are_read_from_the_tower_without_changing_it(tmp_path, tower, expected_tokens):
+    rng = np.random.default_rng(6)
+    images = rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
+    cfg = dict(seed=0, embed_dim=16, vision_tower=tower, resnet_width=8, layers=1, width=32, head_width=16,
+               patch_size=8, context_length=24, learning_rate=2e-3, weight_decay=0.1, epochs=1, batch_size=32)
+    clip.train_tiny_clip(images, ["a red ring"] * 6, cfg, tmp_path)
+    bundle = clip.load_clip(str(tmp_path))
+    pictures = [Image.fromarray(image) for image in images]
+    before = clip.embed_images(bundle, pictures)
+    stage = "layer3" if tower == "resnet" else "auto"    # 32 px: layer3 is 1/16 of the side, a 2x2 grid ...
+    tokens = image_tokens(bundle, pictures, "layer2" if tower == "resnet" else stage)
+    assert tokens.shape[:2] == (6, expected_tokens) and np.isfinite(tokens).all()
+    assert np.array_equal(clip.embed_images(bundle, pictures), before)   # the hook is gone, the model unchanged
+    if tower == "resnet":
+        with pytest.raises(ValueError, match="no stage 'layer9'"):
+            image_tokens(bundle, pictures, "layer9")
