@@ -75,3 +75,48 @@ rule brain_score:
         code=script_code_hash("brain_score.py"),
     script:
         "../workflow/scripts/brain_score.py"
+
+
+SYNTHESIS = LAYOUT.folders["synthesis"]
+SYNTHESIS_SUBJECTS = LAYOUT.synthesis_subjects
+
+
+rule synthesise_roi:
+    input:
+        unpack(groundtruth_input),
+        unpack(clip_model_input),
+        unpack(vae_input),
+        unpack(diffusion_input),
+        unpack(judge_input),
+        linear=rules.encode.output.linear,
+        responses=RESPONSES,
+        trials=TRIALS,
+        embeddings=rules.embed_stimuli.output.embeddings,
+        stimuli=STIMULI_TSV,
+    output:
+        images=f"{SYNTHESIS}/sub-{{subject}}/images.npz",
+        targets=f"{SYNTHESIS}/sub-{{subject}}/targets.tsv",
+        metrics=f"{SYNTHESIS}/sub-{{subject}}/metrics.tsv",
+        manifest=f"{SYNTHESIS}/sub-{{subject}}/manifest.json",
+    log:
+        f"logs/encode/synthesis-{LAYOUT.versions['synthesis']}/sub-{{subject}}.log",
+    benchmark:
+        f"{JOB_BENCHMARKS}/synthesise_roi/encode/synthesis-{LAYOUT.versions['synthesis']}/sub-{{subject}}.tsv"
+    conda:
+        "../envs/diffusion.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
+    params:
+        cfg={k: v for k, v in stage_config("encode").items() if k != "brain_score"},
+        clip=stage_config("stimuli", "clip"),
+        clip_dir=CLIP_DIR,
+        vae=stage_config("reconstruct", "vae"),
+        vae_dir=VAE_DIR,
+        diffusion_dir=DIFF_DIR,
+        code=script_code_hash("synthesise_roi.py"),
+    script:
+        "../workflow/scripts/synthesise_roi.py"

@@ -75,7 +75,7 @@ def test_editing_a_stage_moves_it_and_only_the_stages_below():
 
 
 ABLATION = {"ablation", "evaluate_ablation"}
-ENCODE = {"encode", "brain_score"}
+ENCODE = {"encode", "brain_score", "synthesis"}
 SENSOR_IMAGES = {f"{stage}_{m}" for stage in ("reconstruct", "evaluate_image") for m in ("eeg", "seeg")}
 SENSOR_LOWLEVEL = {"lowlevel_eeg", "lowlevel_seeg"}
 
@@ -88,17 +88,18 @@ SHAPE_BRANCH = {"shape_model", "shape_targets", "decode_shape", "reconstruct_sha
     (("reconstruct", "sampling", "guidance"), {"reconstruct", "evaluate_image", *SENSOR_IMAGES, *ABLATION,
                                                "brain_score"}),
     (("reconstruct", "diffusion", "tiny", "epochs"), {"diffusion", "reconstruct", "evaluate_image", *SENSOR_IMAGES,
-                                                      *VIDEO_GENERATION, *ABLATION, "brain_score"}),
+                                                      *VIDEO_GENERATION, *ABLATION, "brain_score", "synthesis"}),
     (("reconstruct", "vae", "tiny", "epochs"), {"vae", "diffusion", "lowlevel", "reconstruct", "evaluate_image",
                                                 *SENSOR_LOWLEVEL, *SENSOR_IMAGES, *VIDEO_GENERATION, *ABLATION,
-                                                "brain_score"}),
+                                                "brain_score", "synthesis"}),
     (("reconstruct", "lowlevel", "pixel_size"), {"lowlevel", "reconstruct", "evaluate_image", *SENSOR_LOWLEVEL,
                                                  *SENSOR_IMAGES, *ABLATION, "brain_score"}),
     # the encoders are fitted apart from the brain score that uses them
     (("encode", "transformer", "epochs"), ENCODE),
     (("encode", "captions", "temperature"), ENCODE),
+    (("encode", "synthesis", "steps"), {"synthesis"}),
     (("evaluate", "judge", "epochs"), {"judge", "evaluate_image", "evaluate_image_eeg", "evaluate_image_seeg",
-                                       "evaluate_ablation"}),
+                                       "evaluate_ablation", "synthesis"}),
     (("stimuli", "clip", "tiny", "epochs"), {"stimuli", "decode", "evaluate", "diffusion", "reconstruct", "evaluate_image",
                                              "decode_inputs", *ABLATION, *ENCODE,
                                              "shared", "adapt", "evaluate_shared", "evaluate_adapt", "decode_eeg", "evaluate_eeg",

@@ -1,6 +1,8 @@
 """Encoding models against planted worlds with known answers: the linear and transformer encoders,
 the noise ceiling, voxel captions, the brain score and the image tower's tokens."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +18,8 @@ from neurorecon.encode.transformer import TransformerEncoder, fit_transformer_en
 from neurorecon.evaluate.ceiling import ncsnr
 from neurorecon.responses import Responses
 from neurorecon.stimuli import clip
+
+from conftest import load_config
 
 TRANSFORMER = dict(seed=0, width=32, heads=4, learning_rate=0.003, weight_decay=1e-4, epochs=40, batch_size=64,
                    groups_per_roi=4, token_stage="auto")
@@ -167,3 +171,79 @@ def test_image_tokens_are_read_from_the_tower_without_changing_it(tmp_path, towe
     if tower == "resnet":
         with pytest.raises(ValueError, match="no stage 'layer9'"):
             image_tokens(bundle, pictures, "layer9")
+
+
+def test_encode_config_checks_name_the_setting():
+    from neurorecon.config import ConfigError, check_config_combinations
+
+    config = load_config("default")
+    config["encode"]["synthesis"]["targets"] = ["PPA"]
+    with pytest.raises(ConfigError, match=r"encode.synthesis.targets names \['PPA'\]"):
+        check_config_combinations(config)
+    config["encode"]["synthesis"]["targets"] = "everything"
+    with pytest.raises(ConfigError, match="expected auto or a list of ROI names"):
+        check_config_combinations(config)
+    config["encode"]["synthesis"]["targets"] = ["HVC"]
+    check_config_combinations(config)
+    miyawaki = load_config("miyawaki")
+    check_config_combinations(miyawaki)
+    miyawaki["encode"]["captions"]["corpus"] = "stimuli"
+    with pytest.raises(ConfigError, match="encode.captions.corpus 'stimuli' reads the stimuli's captions"):
+        check_config_combinations(miyawaki)
+
+
+def object_colour(image: np.ndarray) -> str:
+    """The named scene colour nearest the mean of an image's most saturated pixels (the object: the
+    backgrounds are tinted greys)."""
+    from neurorecon.synth.scenes import COLOURS
+
+    pixels = image.reshape(-1, 3) / 255.0
+    saturation = pixels.max(axis=1) - pixels.min(axis=1)
+    mean = pixels[saturation >= np.quantile(saturation, 0.9)].mean(axis=0)
+    return min(COLOURS, key=lambda name: np.sum((np.asarray(COLOURS[name]) - mean) ** 2))
+
+
+@pytest.fixture(scope="module")
+def shipped_generator():
+    """The shipped tiny CLIP, VAE and generator (models/), read as the workflow reads them."""
+    from neurorecon.reconstruct.diffusion import load_tiny_generator
+    from neurorecon.reconstruct.vae import load_vae
+
+    repo = Path(__file__).resolve().parents[1]
+    bundle = clip.load_clip(str(repo / "models" / "clip"))
+    generator = load_tiny_generator(repo / "models" / "diffusion", load_vae(repo / "models" / "vae"))
+    for module in (bundle.model, generator.vae, generator.unet):
+        module.requires_grad_(False)
+    return bundle, generator
+
+
+def test_synthesis_for_a_colour_population_draws_its_colour(shipped_generator):
+    """A planted population of voxels that respond to yellow scenes (their encoder directions point
+    from the mean scene embedding to the mean yellow one): the images synthesised for it are yellow far
+    more often than unguided samples, and their predicted activation is higher."""
+    from neurorecon.encode.synthesis import (
+        clip_embedder, population_condition, population_score, predicted_scores, synthesise,
+    )
+    from neurorecon.synth.scenes import draw_scene, sample_scenes
+
+    bundle, generator = shipped_generator
+    scenes = sample_scenes(240, np.random.default_rng(7))
+    embeddings = clip.embed_images(bundle, [Image.fromarray(draw_scene(s, 64)) for s in scenes])
+    yellow = np.array([s.colour == "yellow" for s in scenes])
+    rng = np.random.default_rng(8)
+    responses = (embeddings @ (embeddings[yellow].mean(0) - embeddings.mean(0)))[:, None] * np.ones((1, 12))
+    responses += 0.02 * rng.standard_normal(responses.shape)
+    encoder = fit_linear_encoder(embeddings, responses, [0.1, 1, 10])
+    population = np.ones(12, bool)
+    score = population_score(encoder, population, clip_embedder(bundle))
+    draw = dict(steps=15, seed=0)
+    unguided = synthesise(generator, None, 8, guidance_scale=0.0, **draw)
+    guided = synthesise(generator, score, 8, guidance_scale=20.0, condition_guidance=3.0,
+                        condition=population_condition(encoder, population, embeddings, 150), **draw)
+    gradient_only = synthesise(generator, score, 8, guidance_scale=100.0, **draw)
+    hits = lambda images: np.mean([object_colour(image) == "yellow" for image in images])  # noqa: E731
+    assert hits(guided) >= 0.75 and hits(unguided) <= 0.25
+    assert predicted_scores(score, guided).mean() > predicted_scores(score, unguided).mean() + 0.5
+    assert predicted_scores(score, gradient_only).mean() > predicted_scores(score, unguided).mean()
+    again = synthesise(generator, None, 8, guidance_scale=0.0, **draw)
+    assert np.array_equal(again, unguided)    # fixed seed, same images

@@ -58,7 +58,17 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert set(sensor_images["method"]) == {"ridge-lowlevel", "encoder-diffusion"}
     assert set(sensor_images["subject"]) == {"eeg01", "seeg01", "all"}
     assert set(images["metric"]) == {"pixcorr", "ssim", "clip_2way", "shape_acc", "colour_acc",  # no backbone weights here
-                                     "shape_judge_acc", "colour_judge_acc"}
+                                     "shape_judge_acc", "colour_judge_acc", "brain_score", "brain_score_EVC",
+                                     "brain_score_HVC"}
+    encoding = summary[summary["output"] == "responses"]
+    assert set(encoding["method"]) == {"linear-encoder", "transformer-encoder"}
+    assert {"encoding_r_EVC", "encoding_r_HVC", "explained"} <= set(encoding["metric"])
+    assert (encoding.loc[encoding["metric"].str.startswith("encoding_r"), "ceiling"] > 0.5).all()
+    assert {"caption_hit", "caption_hit_colour"} <= set(summary.loc[summary["output"] == "captions", "metric"])
+    synthesis = summary[summary["output"] == "synthesis"]
+    assert set(synthesis["subject"]) == {"01", "all"}   # tiny.yaml synthesises for sub-01 only
+    assert {"activation_EVC", "activation_HVC", "activation_colour", "feature_hit_colour",
+            "feature_hit_shape"} <= set(synthesis["metric"])
     assert summary.loc[summary["method"] != "true_clips", "ceiling"].notna().all()
     fmri = summary[summary["modality"] == "fmri"]
     two_way = fmri[(fmri["metric"] == "clip_2way") & (fmri["subject"] == "all")].iloc[0]
@@ -76,6 +86,8 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert "Video: generated clips" in html and "generated clips, animated" in html and "image/gif;base64" in html
     assert "3D: objects decoded into meshes" in html and "Which regions carry each target" in html
     assert "what each decoded input is worth" in html and "input ablation" in html
+    assert "Encoding models: from the image to the brain" in html and "encoding models per ROI" in html
+    assert "Voxel captions" in html and "ROI-driven synthesis" in html and "images drawn for each target" in html
     for stage, kinds in (("data", ["shapes", "synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
                          ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "shapes", "video"])):
         folders = sorted((finished_run / "results" / stage).iterdir())
@@ -90,7 +102,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     # checkpoints are removed once the models are saved
     assert not [p for p in (finished_run / "results").rglob("checkpoints/**/*") if p.is_file()]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "evaluate").iterdir()) == [
-        "ablation", "adapted", "eeg", "embedding", "image", "image-eeg", "image-seeg", "regions-image",
+        "ablation", "adapted", "brain-score", "eeg", "embedding", "image", "image-eeg", "image-seeg", "regions-image",
         "regions-shapes", "regions-video", "seeg", "shapes", "shared", "video"]
     assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "reconstruct").iterdir()) == [
         "ablation", "images", "images-eeg", "images-seeg", "lowlevel", "lowlevel-eeg", "lowlevel-seeg", "shapes",
@@ -103,6 +115,14 @@ def test_run_writes_summary_report_and_manifests(finished_run):
                                                        "image+text+structure"]
     assert {"shape_acc", "shape_judge_acc", "colour_acc", "colour_judge_acc", "clip_2way"} <= set(ablation["metric"])
     assert ablation["ceiling"].notna().all() and (ablation["subjects"] == 1).all()
+    encoders = next((finished_run / "results" / "encode").glob("encoders-*"))
+    assert sorted(p.name.rsplit("-", 1)[0] for p in (finished_run / "results" / "encode").iterdir()) == [
+        "encoders", "synthesis"]
+    assert (encoders / "sub-03" / "transformer" / "transformer.safetensors").is_file()
+    captions = pd.read_csv(encoders / "sub-01" / "captions.tsv", sep="\t")
+    assert captions["caption"].notna().all() and {"preferred_attribute", "hit"} <= set(captions.columns)
+    drawn = next((finished_run / "results" / "encode").glob("synthesis-*")) / "sub-01"
+    assert len(list((drawn / "images").glob("unguided_*.png"))) == 4
     meshes = next((finished_run / "results" / "reconstruct").glob("shapes-*")) / "shape01"
     assert len(list((meshes / "meshes").glob("*.ply"))) == 8 and len(list((meshes / "turntables").glob("*.gif"))) == 8
     generated = next((finished_run / "results" / "reconstruct").glob("video-*")) / "video01"
@@ -147,37 +167,45 @@ SHAPE_BRANCH = {"train_tiny_shape": 1, "shape_targets": 1, "decode_shape": 1, "r
 REGIONS_IMAGE = {"regions_image": 3}
 ABLATION = {"reconstruct_ablation": 1, "evaluate_ablation": 1}   # tiny.yaml ablates sub-01 only
 INPUTS = {"decode_inputs": 3}
+BRAIN_SCORE = {"brain_score": 3}
+ENCODE = {"encode": 3, **BRAIN_SCORE, "synthesise_roi": 1}   # tiny.yaml synthesises for sub-01 only
 
 
 @pytest.mark.parametrize("section, value, expected", [
     (("decode", "ridge", "alphas"), [1, 10, 1000],
      {"decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_images": 3, "evaluate_images": 3,
-      "benchmark_data_efficiency": 1, **REGIONS_IMAGE, **ABLATION, "report": 1, "all": 1}),
+      "benchmark_data_efficiency": 1, **REGIONS_IMAGE, **ABLATION, **BRAIN_SCORE, "report": 1, "all": 1}),
     (("preprocess", "fmri", "high_pass_hz"), 0.02,
      {"preprocess_fmri": 3, "decode_ridge": 3, "evaluate_embeddings": 3, "reconstruct_lowlevel": 3,
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **REGIONS_IMAGE, **INPUTS, **ABLATION,
-      "report": 1, "all": 1}),
+      **ENCODE, "report": 1, "all": 1}),
     (("stimuli", "clip", "tiny", "epochs"), 2,
      {"train_tiny_clip": 1, "embed_stimuli": 1, "decode_ridge": 3, "evaluate_embeddings": 3, "train_tiny_diffusion": 1,
       "reconstruct_images": 3, "evaluate_images": 3, **CROSS_SUBJECT, **SENSOR_DECODERS, **SENSOR_IMAGES,
-      "structure_maps": 1, **INPUTS, **ABLATION,
+      "structure_maps": 1, **INPUTS, **ABLATION, **ENCODE,
       **VIDEO_BELOW_TARGETS, **VIDEO_GENERATION, **SHAPE_BRANCH, **REGIONS_IMAGE, "regions_video": 1,
       "report": 1, "all": 1}),
     (("reconstruct", "sampling", "steps"), 3,
-     {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, **ABLATION, "report": 1, "all": 1}),
+     {"reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, **ABLATION, **BRAIN_SCORE, "report": 1,
+      "all": 1}),
     # the combinations redraw only the ablation; the inputs' decoders rerun what samples with them
     (("reconstruct", "ablation", "combinations"), [["image"]], {**ABLATION, "report": 1, "all": 1}),
     (("decode", "inputs", "method"), "ridge",
-     {**INPUTS, "reconstruct_images": 3, "evaluate_images": 3, **ABLATION, "report": 1, "all": 1}),
+     {**INPUTS, "reconstruct_images": 3, "evaluate_images": 3, **ABLATION, **BRAIN_SCORE, "report": 1, "all": 1}),
     (("evaluate", "judge", "epochs"), 1,
      {"train_judge": 1, "evaluate_images": 3, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1,
-      "evaluate_ablation": 1, "report": 1, "all": 1}),
+      "evaluate_ablation": 1, "synthesise_roi": 1, "report": 1, "all": 1}),
     (("reconstruct", "diffusion", "tiny", "epochs"), 1,
      {"train_tiny_diffusion": 1, "reconstruct_images": 3, "evaluate_images": 3, **SENSOR_IMAGES, **VIDEO_GENERATION,
-      **ABLATION, "report": 1, "all": 1}),
+      **ABLATION, **BRAIN_SCORE, "synthesise_roi": 1, "report": 1, "all": 1}),
     (("reconstruct", "vae", "tiny", "epochs"), 1,
      {"train_tiny_vae": 1, "train_tiny_diffusion": 1, "reconstruct_lowlevel": 3, "reconstruct_images": 3,
-      "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, **VIDEO_GENERATION, **ABLATION, "report": 1, "all": 1}),
+      "evaluate_images": 3, **SENSOR_LOWLEVEL, **SENSOR_IMAGES, **VIDEO_GENERATION, **ABLATION, **BRAIN_SCORE,
+      "synthesise_roi": 1, "report": 1, "all": 1}),
+    # the encoders rerun what reads them; the brain score's and the synthesis' settings only themselves
+    (("encode", "transformer", "epochs"), 2, {**ENCODE, "report": 1, "all": 1}),
+    (("encode", "brain_score", "model"), "linear", {**BRAIN_SCORE, "report": 1, "all": 1}),
+    (("encode", "synthesis", "guidance_scale"), 5.0, {"synthesise_roi": 1, "report": 1, "all": 1}),
     (("evaluate", "image", "size"), 16,
      {"evaluate_embeddings": 3, "evaluate_shared": 1, "evaluate_adapted": 1, "evaluate_images": 3, "evaluate_eeg": 1,
       "evaluate_seeg": 1, "evaluate_images_eeg": 1, "evaluate_images_seeg": 1, "evaluate_ablation": 1, "report": 1,

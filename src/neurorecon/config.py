@@ -64,6 +64,13 @@ def check_config_combinations(config: dict) -> None:
     if encode["enabled"] and uncaptioned and encode["captions"]["corpus"] == "stimuli" and subjects_from_config(config["data"]):
         raise ConfigError(f"encode.captions.corpus 'stimuli' reads the stimuli's captions, which the {source} stimulus "
                           f"table lacks; name a caption file (one caption per line) or set it to null")
+    targets = encode["synthesis"]["targets"]
+    if isinstance(targets, str) and targets != "auto":
+        raise ConfigError(f"encode.synthesis.targets is {targets!r}; expected auto or a list of ROI names")
+    outside = sorted(set(targets) - set(encode["rois"])) if isinstance(targets, list) and encode["rois"] else []
+    if outside:
+        raise ConfigError(f"encode.synthesis.targets names {outside}, which encode.rois {encode['rois']} does not "
+                          f"encode; add them there or drop them")
     for problem in check_shipped_combination(config):
         raise ConfigError(problem)
     _check_tiny_clip(config["stimuli"]["clip"])

@@ -40,6 +40,7 @@ class Layout:
     shape_root: str                        # where their sub-00NN/npy_data files and split lists are read
     ablation_subjects: list[str]           # fMRI subjects reconstructed with every combination of decoded inputs
     encode_subjects: list[str]             # fMRI subjects with encoding models ([] when encode.enabled is off)
+    synthesis_subjects: list[str]          # fMRI subjects with ROI-driven synthesis (tiny generator only)
 
     def sensor_stages(self, modality: str) -> list[str]:
         """The stage names of one sensor modality's branch."""
@@ -72,6 +73,8 @@ class Layout:
             unused |= {"ablation", "evaluate_ablation"}
         if not self.encode_subjects:
             unused |= {"encode", "brain_score"}
+        if not self.synthesis_subjects:
+            unused.add("synthesis")
         for modality in SENSOR_MODALITIES:
             if not self.sensor_subjects[modality]:
                 unused |= set(self.sensor_stages(modality))
@@ -159,16 +162,27 @@ def decoded_inputs(config: dict) -> list[str]:
     return [kind for kind in config["reconstruct"]["sampling"]["inputs"] if kind != "image"]
 
 
-def ablation_subjects(config: dict) -> list[str]:
-    """The fMRI subjects of the input ablation: all (null), the first n (an integer) or those listed;
-    [] when off (no tiny generator, or no subject)."""
+def _listed_subjects(config: dict, listed, runs: bool) -> list[str]:
+    """The fMRI subjects a per-subject extra stage runs on: all (``listed`` null), the first n (an
+    integer) or those listed; [] when it does not run (``runs`` false) or there are no fMRI subjects."""
     subjects = subjects_from_config(config["data"])
-    listed = config["reconstruct"]["ablation"]["subjects"]
-    if config["reconstruct"]["diffusion"]["model"] != "tiny" or not subjects:
+    if not runs or not subjects:
         return []
     if listed is None:
         return subjects
     return subjects[:listed] if isinstance(listed, int) else [str(s) for s in listed]
+
+
+def ablation_subjects(config: dict) -> list[str]:
+    """The fMRI subjects of the input ablation (tiny generator only)."""
+    return _listed_subjects(config, config["reconstruct"]["ablation"]["subjects"],
+                            config["reconstruct"]["diffusion"]["model"] == "tiny")
+
+
+def synthesis_subjects(config: dict) -> list[str]:
+    """The fMRI subjects of ROI-driven synthesis (encoders on, tiny generator only)."""
+    return _listed_subjects(config, config["encode"]["synthesis"]["subjects"],
+                            config["encode"]["enabled"] and config["reconstruct"]["diffusion"]["model"] == "tiny")
 
 
 def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
@@ -220,7 +234,10 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                                                                               versions["decode_inputs"]])
     versions["evaluate_ablation"] = stage_version(evaluate, [versions["ablation"], *judge])
     # encoding models read the responses and the CLIP; the brain score reads them and the reconstructions
-    versions["encode"] = stage_version(_without(config["encode"], ("brain_score",)), inputs)
+    versions["encode"] = stage_version(_without(config["encode"], ("brain_score", "synthesis")), inputs)
+    # synthesis draws with the generator guided by the encoder (its subject list is left out of the version)
+    versions["synthesis"] = stage_version(_without(config["encode"]["synthesis"], ("subjects",)),
+                                          [versions["encode"], versions["diffusion"], *judge])
     versions["brain_score"] = stage_version(config["encode"]["brain_score"], [versions["encode"],
                                                                               versions["reconstruct"]])
     sensor_folders, sensor_roots = {}, {}
@@ -350,6 +367,7 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
         "evaluate_ablation": f"{RESULTS}/evaluate/ablation-{versions['evaluate_ablation']}",
         "encode": f"{RESULTS}/encode/encoders-{versions['encode']}",
         "brain_score": f"{RESULTS}/evaluate/brain-score-{versions['brain_score']}",
+        "synthesis": f"{RESULTS}/encode/synthesis-{versions['synthesis']}",
         **({"judge": f"{RESULTS}/models/judge-{judge[0]}"} if judge else {}),
     }
     # the synthetic video world is written under results/data; CC2017's files are read in place
@@ -364,4 +382,5 @@ def build_layout(config: dict, shipped: dict[str, str] | None = None) -> Layout:
                   shipped=dict(shipped or {}), video_subjects=video_subjects_from_config(config["data"]),
                   video_root=video_root, shape_subjects=shape_subjects_from_config(config["data"]),
                   shape_root=shape_root, ablation_subjects=ablation_subjects(config),
-                  encode_subjects=subjects_from_config(config["data"]) if config["encode"]["enabled"] else [])
+                  encode_subjects=subjects_from_config(config["data"]) if config["encode"]["enabled"] else [],
+                  synthesis_subjects=synthesis_subjects(config))

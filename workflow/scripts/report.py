@@ -30,7 +30,8 @@ sensors = [path for modality in ("eeg", "seeg") for kind in ("metrics", "image_m
 sensors += [snakemake.input[key] for key in ("category_metrics", "category_image_metrics") if key in snakemake.input.keys()]
 tables = [pd.read_csv(p, sep="\t", dtype={"subject": str})
           for p in [*snakemake.input.metrics, *snakemake.input.input_metrics, *snakemake.input.encode_metrics,
-                    *snakemake.input.brain_scores, *cross_subject, *sensors, *snakemake.input.image_metrics,
+                    *snakemake.input.brain_scores, *snakemake.input.synthesis_metrics,
+                    *cross_subject, *sensors, *snakemake.input.image_metrics,
                     *snakemake.input.video_metrics, *snakemake.input.shape_metrics]]
 summary = build_summary(tables)
 write_text_atomic(snakemake.output.summary, summary_tsv(summary))
@@ -133,6 +134,14 @@ encoding = {"roi_tables": pd.concat([pd.read_csv(path, sep="\t") for path in sna
                                      or [pd.DataFrame()], ignore_index=True),
             "captions": pd.concat([pd.read_csv(path, sep="\t") for path in snakemake.input.encode_captions]
                                   or [pd.DataFrame()], ignore_index=True)}
+for subject, targets, drawn in zip(snakemake.params.synthesis_subjects, snakemake.input.synthesis_targets,
+                                  snakemake.input.synthesis_images):
+    with np.load(drawn, allow_pickle=False) as data:
+        rows = {**{f"for {name}": images for name, images in zip(data["targets"].astype(str), data["guided"])},
+                "unguided": data["unguided"]}
+    encoding.setdefault("synthesis_tables", []).append(pd.read_csv(targets, sep="\t").assign(subject=subject))
+    encoding.setdefault("synthesis_grids", []).append(reconstruction_grid(
+        rows, [f"seed {k}" for k in range(len(rows["unguided"]))], f"sub-{subject}: images drawn for each target"))
 costs = rule_costs(job_benchmarks(snakemake.params.job_benchmarks, snakemake.params.versions.values(),
                                   snakemake.params.unversioned_rules))
 write_text_atomic(snakemake.output.costs, costs.to_csv(sep="\t", index=False, float_format="%.2f"))

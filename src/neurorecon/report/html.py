@@ -489,6 +489,22 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
                 "captions.tsv.</p>",
                 table_html(mean_table(summary, "captions")), table_html(caption_examples(encoding["captions"])),
             ]
+        if encoding.get("synthesis_tables"):
+            parts += [
+                "<h3>ROI-driven synthesis</h3>",
+                "<p class='note'>BrainDiVE: the generator samples while the linear encoder's gradient pushes each "
+                "step toward a higher predicted response of the target's voxels, conditioned (unless "
+                "<code>condition_guidance</code> is 0) on the target's preferred CLIP embedding; <b>unguided</b>: "
+                "unconditional samples from the same noise. <b>activation_*</b>: the images' mean predicted response "
+                "(in voxel standard deviations), against the unguided images (chance) and the training images that "
+                "drive the target most (ceiling). On the synthetic world each colour and shape has a population of "
+                "voxels that prefer it; <b>feature_hit_*</b> is how often the scene judge reads that value in the "
+                "population's images (chance: in the unguided ones). Per target: results/encode/synthesis-*/"
+                "&lt;subject&gt;/targets.tsv.</p>",
+                table_html(mean_table(summary, "synthesis")),
+                table_html(pd.concat(encoding["synthesis_tables"], ignore_index=True)),
+                *encoding["synthesis_grids"],
+            ]
     if caption_retrieval is not None:
         parts += [
             "<h2>Stimulus embeddings</h2>",
