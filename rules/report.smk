@@ -17,6 +17,7 @@ rule report:
         encode_metrics=expand(f"{ENCODE}/sub-{{subject}}/metrics.tsv", subject=ENCODE_SUBJECTS),
         encode_roi_tables=expand(f"{ENCODE}/sub-{{subject}}/roi_metrics.tsv", subject=ENCODE_SUBJECTS),
         encode_captions=expand(f"{ENCODE}/sub-{{subject}}/captions.tsv", subject=ENCODE_SUBJECTS),
+        encode_voxels=expand(f"{ENCODE}/sub-{{subject}}/voxels.npz", subject=ENCODE_SUBJECTS),
         brain_scores=expand(f"{BRAIN_SCORE}/sub-{{subject}}/metrics.tsv", subject=ENCODE_SUBJECTS),
         synthesis_metrics=expand(f"{SYNTHESIS}/sub-{{subject}}/metrics.tsv", subject=SYNTHESIS_SUBJECTS),
         synthesis_targets=expand(f"{SYNTHESIS}/sub-{{subject}}/targets.tsv", subject=SYNTHESIS_SUBJECTS),

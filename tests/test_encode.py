@@ -247,3 +247,18 @@ def test_synthesis_for_a_colour_population_draws_its_colour(shipped_generator):
     assert predicted_scores(score, gradient_only).mean() > predicted_scores(score, unguided).mean()
     again = synthesise(generator, None, 8, guidance_scale=0.0, **draw)
     assert np.array_equal(again, unguided)    # fixed seed, same images
+
+
+def test_responses_keep_the_ncsnr_and_the_grid_affine(tmp_path):
+    trials = pd.DataFrame({"stim_id": ["a", "b"], "split": ["train", "test"], "runs": ["1", "1;2"], "n_repeats": [1, 2]})
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    responses = Responses(values=np.ones((2, 3), np.float32), trials=trials, roi=np.array([1, 1, 2]),
+                          roi_names={1: "EVC", 2: "HVC"}, voxel_ijk=np.zeros((3, 3), int),
+                          ncsnr=np.array([0.5, 1.0, 2.0]), affine=affine)
+    responses.save(tmp_path / "responses.npz", tmp_path / "trials.tsv")
+    again = Responses.load(tmp_path / "responses.npz", tmp_path / "trials.tsv")
+    assert np.allclose(again.ncsnr, [0.5, 1.0, 2.0]) and np.array_equal(again.affine, affine)
+    bare = Responses(values=np.ones((2, 3), np.float32), trials=trials, roi=np.array([1, 1, 2]),
+                     roi_names={1: "EVC", 2: "HVC"}, voxel_ijk=np.zeros((3, 3), int))
+    bare.save(tmp_path / "bare.npz", tmp_path / "bare.tsv")
+    assert Responses.load(tmp_path / "bare.npz", tmp_path / "bare.tsv").ncsnr is None

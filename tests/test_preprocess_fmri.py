@@ -64,6 +64,10 @@ def test_preprocessed_responses_track_ground_truth(tiny_world_root, tiny_config)
     assert set(responses.roi_names.values()) == {"other", "EVC", "HVC"}
     evc_only, _ = responses.select("train", ["EVC"])
     assert evc_only.shape[1] == (responses.roi == 1).sum()
+    # the noise-ceiling SNR from the test repeats: tuned voxels carry signal, the rest next to none
+    tuned = responses.roi > 0
+    assert np.median(responses.ncsnr[tuned]) > 0.5 and np.median(responses.ncsnr[~tuned]) < 0.2
+    assert responses.affine.shape == (4, 4)
 
 
 # --- bad inputs: one test each; the error names the file and the problem, and nothing is written ---

@@ -88,6 +88,7 @@ def test_run_writes_summary_report_and_manifests(finished_run):
     assert "what each decoded input is worth" in html and "input ablation" in html
     assert "Encoding models: from the image to the brain" in html and "encoding models per ROI" in html
     assert "Voxel captions" in html and "ROI-driven synthesis" in html and "images drawn for each target" in html
+    assert "encoding accuracy per voxel" in html   # the synthetic BIDS data have a voxel grid
     for stage, kinds in (("data", ["shapes", "synthetic", "synthetic-eeg", "synthetic-seeg", "video"]),
                          ("preprocess", ["eeg", "fmri", "seeg"]), ("stimuli", ["clip", "shapes", "video"])):
         folders = sorted((finished_run / "results" / stage).iterdir())

@@ -30,6 +30,7 @@ class Responses:
     channels: list[str] | None = None
     times: np.ndarray | None = None  # s from stimulus onset
     ncsnr: np.ndarray | None = None  # per feature, from the test repeats before they were averaged (NSD's noise ceiling SNR)
+    affine: np.ndarray | None = None  # fMRI: the voxel grid's affine (voxel_ijk -> mm), where the data have one
 
     def save(self, responses_path: Path, trials_path: Path) -> None:
         from neurorecon.artifacts import atomic_path, write_text_atomic
@@ -41,6 +42,7 @@ class Responses:
                     roi_index=np.asarray(list(self.roi_names)), roi_name=np.asarray(list(self.roi_names.values())),
                     **({} if self.channels is None else {"channels": np.asarray(self.channels), "times": self.times}),
                     **({} if self.ncsnr is None else {"ncsnr": self.ncsnr.astype(np.float32)}),
+                    **({} if self.affine is None else {"affine": np.asarray(self.affine, dtype=np.float64)}),
                 )
         write_text_atomic(trials_path, self.trials.to_csv(sep="\t", index=False))
 
@@ -56,9 +58,10 @@ class Responses:
             channels = data["channels"].astype(str).tolist() if "channels" in data else None
             times = data["times"] if "times" in data else None
             snr = data["ncsnr"] if "ncsnr" in data else None
+            affine = data["affine"] if "affine" in data else None
         trials = pd.read_csv(trials_path, sep="\t", dtype={"stim_id": str, "runs": str})
         return cls(values=values, trials=trials, roi=roi, roi_names=names, voxel_ijk=ijk, channels=channels, times=times,
-                   ncsnr=snr)
+                   ncsnr=snr, affine=affine)
 
     @property
     def is_sensor(self) -> bool:

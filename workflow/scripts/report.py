@@ -16,7 +16,8 @@ from neurorecon.decode.video import (
     FPS, blurry_frames, load_test_frames, load_video_predictions, load_video_targets, mean_motion,
 )
 from neurorecon.report.html import (
-    clip_strips, condition_figure, loss_figure, motion_figure, reconstruction_grid, region_figure, render_report,
+    clip_strips, condition_figure, encoding_brain_map, loss_figure, motion_figure, reconstruction_grid, region_figure,
+    render_report,
 )
 from neurorecon.io.fmri_shape import true_views
 from neurorecon.report.summary import build_summary, summary_tsv
@@ -134,6 +135,10 @@ encoding = {"roi_tables": pd.concat([pd.read_csv(path, sep="\t") for path in sna
                                      or [pd.DataFrame()], ignore_index=True),
             "captions": pd.concat([pd.read_csv(path, sep="\t") for path in snakemake.input.encode_captions]
                                   or [pd.DataFrame()], ignore_index=True)}
+for subject, path in zip(snakemake.params.subjects, snakemake.input.encode_voxels[:1]):
+    with np.load(path, allow_pickle=False) as data:
+        if "affine" in data and len(data["voxel_ijk"]):
+            encoding["brain_maps"] = [encoding_brain_map(dict(data), f"sub-{subject}: encoding accuracy per voxel")]
 for subject, targets, drawn in zip(snakemake.params.synthesis_subjects, snakemake.input.synthesis_targets,
                                   snakemake.input.synthesis_images):
     with np.load(drawn, allow_pickle=False) as data:

@@ -40,7 +40,7 @@ class SubjectEncoders:
     linear: LinearEncoder
     transformer: TransformerEncoder
     history: list[dict]
-    voxels: dict[str, np.ndarray]   # roi, voxel_ijk, r_linear, r_transformer, ceiling (when known)
+    voxels: dict[str, np.ndarray]   # roi, voxel_ijk, groups, r_linear, r_transformer; ceiling, affine where known
     table: pd.DataFrame             # model, roi, metric, value, n
     ceiling_kind: str | None        # noise-free (synthetic truth), ncsnr (test repeats), or None
 
@@ -71,7 +71,8 @@ def fit_subject_encoders(responses: Responses, stim_ids: list[str], embeddings: 
         ceiling, kind = column_correlations(clean_test, test_x), "noise-free"
     elif responses.ncsnr is not None:
         ceiling, kind = ncsnr_ceiling(responses.ncsnr[columns], test_trials["n_repeats"].to_numpy()), "ncsnr"
-    voxels = {"roi": roi, "voxel_ijk": ijk, "groups": groups, **{f"r_{model}": r for model, r in voxel_r.items()}}
+    voxels = {"roi": roi, "voxel_ijk": ijk, "groups": groups, **{f"r_{model}": r for model, r in voxel_r.items()},
+              **({} if responses.affine is None else {"affine": responses.affine})}
     if ceiling is not None:
         voxels["ceiling"] = ceiling
     table = roi_table(voxel_r, ceiling, roi, responses.roi_names, kind or "")

@@ -253,7 +253,7 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
     responses = Responses(
         values=values.astype(np.float32), trials=table,
         roi=np.zeros(reader.mask.sum(), int) if roi is None else roi, roi_names=roi_names,
-        voxel_ijk=np.argwhere(reader.mask), ncsnr=test_ncsnr(betas, trials),
+        voxel_ijk=np.argwhere(reader.mask), ncsnr=test_ncsnr(betas, trials), affine=reader.mask_img.affine,
     )
     return responses, result
 

@@ -244,6 +244,27 @@ def encoding_figure(roi_tables: pd.DataFrame) -> str:
     return figure_to_img(fig, "encoding models per ROI")
 
 
+def encoding_brain_map(voxels: dict[str, np.ndarray], title: str) -> str:
+    """The transformer and linear encoders' test-image correlation per voxel on the subject's own grid
+    (axial slices, nilearn's stat map over the encoded voxels), where the data have an affine."""
+    import nibabel as nib
+    from nilearn import plotting
+
+    ijk = voxels["voxel_ijk"]
+    shape = tuple(int(v) for v in ijk.max(axis=0) + 1)
+    fig, axes = plt.subplots(2, 1, figsize=(9, 4.2))
+    for ax, model in zip(axes, ("transformer", "linear")):
+        volume = np.zeros(shape, np.float32)
+        volume[tuple(ijk.T)] = voxels[f"r_{model}"]
+        inside = np.zeros(shape, np.float32)
+        inside[tuple(ijk.T)] = 1.0
+        plotting.plot_stat_map(nib.Nifti1Image(volume, voxels["affine"]), bg_img=nib.Nifti1Image(inside, voxels["affine"]),
+                               display_mode="z", cut_coords=6, vmax=1.0, threshold=0.05, colorbar=True, axes=ax,
+                               title=f"{model} encoder: test r", draw_cross=False, annotate=False, black_bg=False)
+    fig.suptitle(title, fontsize=9)
+    return figure_to_img(fig, title)
+
+
 def caption_examples(captions: pd.DataFrame, per_roi: int = 4) -> pd.DataFrame:
     """The captions most voxels of each ROI received (over subjects), with their share and similarity."""
     counts = (captions.groupby(["roi", "caption"]).agg(voxels=("voxel", "size"), similarity=("similarity", "mean"))
@@ -477,6 +498,7 @@ def render_report(summary: pd.DataFrame, caption_retrieval: dict | None, folders
             "above (<b>brain_score_*</b>). Tables: results/encode/encoders-*/&lt;subject&gt;/roi_metrics.tsv; per-voxel "
             "correlations in voxels.npz.</p>",
             table_html(mean_table(summary, "responses")), encoding_figure(encoding["roi_tables"]),
+            *encoding.get("brain_maps", []),
         ]
         if len(encoding["captions"]):
             parts += [
