@@ -142,3 +142,21 @@ def test_a_truncated_session_file_is_named(mini_nsd, tmp_path):
     with pytest.raises(InputDataError, match="truncated") as info:
         nsd.load_nsd_subject(root, 1, SESSIONS, CFG)
     assert info.value.path == path
+
+
+def test_streamed_ncsnr_equals_ncsnr_of_every_session_at_once(mini_nsd):
+    """The noise-ceiling SNR gathered while sessions stream past is NSD's ncsnr of all the z-scored
+    single-trial betas with the test images' repeats as the noise; the planted voxels carry signal,
+    and the grid's affine is kept."""
+    from neurorecon.evaluate.ceiling import ncsnr
+    from neurorecon.preprocess.fmri import labels_for_test_repeats, zscore_rows_within
+
+    root, _, mask, _ = mini_nsd
+    responses, trials = nsd.load_nsd_subject(root, 1, SESSIONS, CFG)
+    stacked = np.concatenate([np.asarray(nib.load(nsd.betas_path(root, 1, s)).dataobj)[mask].T / nsd.BETA_SCALE
+                              for s in SESSIONS])
+    expected = ncsnr(zscore_rows_within(stacked, trials["run"].to_numpy()), labels_for_test_repeats(trials))
+    np.testing.assert_allclose(responses.ncsnr, expected, rtol=1e-4, atol=1e-5)
+    assert np.median(responses.ncsnr) > 0.3 and responses.affine.shape == (4, 4)
+    single, _ = nsd.load_nsd_subject(root, 1, SESSIONS, {**CFG, "average_test_repeats": False})
+    assert single.ncsnr is None     # no averaged rows: nothing to take the repeats from

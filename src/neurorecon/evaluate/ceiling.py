@@ -31,17 +31,31 @@ def ncsnr(betas: np.ndarray, stim_ids) -> np.ndarray:
     """NSD's noise-ceiling SNR per voxel (Allen et al. 2022): betas z-scored per voxel, the noise SD
     the root mean over stimuli of the variance across their repeats (ddof 1), and
     ncsnr = sqrt(max(1 - noise_sd^2, 0)) / noise_sd. Only stimuli with two or more repeats count."""
-    stim_ids = np.asarray(stim_ids).astype(str)
-    sd = betas.std(axis=0)
-    z = (betas - betas.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
-    labels, counts = np.unique(stim_ids, return_counts=True)
-    repeated = labels[counts >= 2]
-    if not len(repeated):
+    labels, inverse = np.unique(np.asarray(stim_ids).astype(str), return_inverse=True)
+    sums = np.zeros((len(labels), betas.shape[1]))
+    squares = np.zeros_like(sums)
+    np.add.at(sums, inverse, betas)
+    np.add.at(squares, inverse, betas.astype(np.float64) ** 2)
+    return ncsnr_from_moments(sums.sum(axis=0), squares.sum(axis=0), len(betas), sums, squares,
+                              np.bincount(inverse, minlength=len(labels)))
+
+
+def ncsnr_from_moments(total_sum: np.ndarray, total_squares: np.ndarray, n_total: int, sums: np.ndarray,
+                       squares: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """:func:`ncsnr` from running sums, for betas read a session at a time: the sums of all betas and
+    of their squares per voxel over ``n_total`` trials, and per stimulus (rows of ``sums`` and
+    ``squares``) over its ``counts`` repeats."""
+    counts = np.asarray(counts)
+    repeated = counts >= 2
+    if not repeated.any():
         raise ValueError("ncsnr needs stimuli shown at least twice")
-    variances = [z[stim_ids == label].var(axis=0, ddof=1) for label in repeated]
-    noise_sd = np.sqrt(np.mean(variances, axis=0))
+    mean = total_sum / n_total
+    variance = total_squares / n_total - mean ** 2
+    n = counts[repeated, None].astype(float)
+    within = (squares[repeated] - sums[repeated] ** 2 / n) / (n - 1)
+    noise = within.mean(axis=0) / np.where(variance > 0, variance, np.inf)   # in z-scored units
     with np.errstate(divide="ignore"):
-        return np.sqrt(np.clip(1.0 - noise_sd ** 2, 0.0, None)) / noise_sd
+        return np.sqrt(np.clip(1.0 - noise, 0.0, None)) / np.sqrt(noise)
 
 
 def noise_ceiling_percent(snr: np.ndarray, n_averaged: float) -> np.ndarray:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from nibabel.openers import ImageOpener
 
+from neurorecon.evaluate.ceiling import ncsnr_from_moments
 from neurorecon.io.inputs import (
     NIFTI_READ_ERRORS, InputDataError, check_finite_timeseries, check_same_grid, load_nifti, load_nifti_header,
 )
@@ -149,15 +150,46 @@ def load_nsd_subject(root: Path, subject: int, sessions: list[int], cfg: dict, p
         raise InputDataError(mask_file, "ROI has no voxel > 0")
     table, rows = row_plan(trials, cfg["average_test_repeats"])
     averager = RowAverager(len(table), int(mask.sum()), np.float32)
+    moments = RepeatMoments(table["n_repeats"].to_numpy(), int(mask.sum()))
     for index, session in enumerate((progress or (lambda x: x))(sessions)):
         values = read_session_betas(betas_path(root, subject, session, cfg["betas"], cfg["space"]),
                                     mask, mask_img, mask_file)
         if cfg["zscore"] == "session":
             values = zscore_rows_within(values, np.zeros(len(values), int)).astype(np.float32)
-        averager.add(values, rows[index * TRIALS_PER_SESSION:(index + 1) * TRIALS_PER_SESSION])
+        session_rows = rows[index * TRIALS_PER_SESSION:(index + 1) * TRIALS_PER_SESSION]
+        averager.add(values, session_rows)
+        moments.add(values, session_rows)
+    snr = moments.ncsnr(averager)
     responses = Responses(values=averager.result(), trials=table, roi=np.ones(int(mask.sum()), int),
-                          roi_names={1: cfg["roi"]}, voxel_ijk=np.argwhere(mask))
+                          roi_names={1: cfg["roi"]}, voxel_ijk=np.argwhere(mask), ncsnr=snr, affine=mask_img.affine)
     return responses, trials
+
+
+class RepeatMoments:
+    """The running sums NSD's ncsnr needs, gathered while sessions stream past: over all trials, and
+    the squares of the trials of each averaged (repeated) row; the rows' plain sums are the averager's."""
+
+    def __init__(self, n_repeats: np.ndarray, n_voxels: int):
+        self.repeated = np.flatnonzero(n_repeats >= 2)
+        self.slot = {row: k for k, row in enumerate(self.repeated)}
+        self.squares = np.zeros((len(self.repeated), n_voxels))
+        self.total_sum, self.total_squares, self.n_total = np.zeros(n_voxels), np.zeros(n_voxels), 0
+
+    def add(self, values: np.ndarray, rows: np.ndarray) -> None:
+        squared = values.astype(np.float64) ** 2
+        self.total_sum += values.sum(axis=0, dtype=np.float64)
+        self.total_squares += squared.sum(axis=0)
+        self.n_total += len(values)
+        picked = np.flatnonzero(np.isin(rows, self.repeated))
+        np.add.at(self.squares, [self.slot[row] for row in rows[picked]], squared[picked])
+
+    def ncsnr(self, averager: RowAverager) -> np.ndarray | None:
+        """ncsnr per voxel, with the averager's row sums and counts (read before it divides them);
+        None without repeats."""
+        if not len(self.repeated):
+            return None
+        return ncsnr_from_moments(self.total_sum, self.total_squares, self.n_total, averager.sums[self.repeated],
+                                  self.squares, averager.counts[self.repeated])
 
 
 def read_captions(root: Path, annotations: Path, nsd_ids) -> dict[int, str]:

@@ -209,13 +209,23 @@ class SubjectReader:
         return RunDesign(run, percent_signal_change(timeseries), trials, nuisance, events, frame_times)
 
 
-def test_ncsnr(betas: np.ndarray, trials: pd.DataFrame) -> np.ndarray | None:
-    """NSD's noise-ceiling SNR per voxel from the single-trial betas of repeated test stimuli (kept
-    before repeats are averaged, for the encoders' noise ceiling); None without repeats."""
+def repeat_ncsnr(betas: np.ndarray, trials: pd.DataFrame) -> np.ndarray | None:
+    """NSD's noise-ceiling SNR per voxel from the single-trial betas, z-scored over all trials, with
+    the noise from the repeats of the test stimuli (those the ceiling is for), kept before they are
+    averaged; None when no test stimulus repeats."""
+    return ncsnr(betas, labels_for_test_repeats(trials)) if trials_repeat_a_test_stimulus(trials) else None
+
+
+def trials_repeat_a_test_stimulus(trials: pd.DataFrame) -> bool:
+    test = trials.loc[trials["split"] == "test", "stim_id"]
+    return bool(len(test)) and test.value_counts().max() >= 2
+
+
+def labels_for_test_repeats(trials: pd.DataFrame) -> np.ndarray:
+    """Per trial, its stimulus for test trials and a label of its own for the others, so that only
+    test repeats count as repeats."""
     test = (trials["split"] == "test").to_numpy()
-    if not test.any() or trials.loc[test, "stim_id"].value_counts().max() < 2:
-        return None
-    return ncsnr(betas[test], trials.loc[test, "stim_id"].to_numpy())
+    return np.where(test, trials["stim_id"].astype(str).to_numpy(), [f"trial-{k}" for k in range(len(trials))])
 
 
 def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, progress=None
@@ -253,7 +263,7 @@ def preprocess_subject(files: SubjectFiles, stimuli: pd.DataFrame, cfg: dict, pr
     responses = Responses(
         values=values.astype(np.float32), trials=table,
         roi=np.zeros(reader.mask.sum(), int) if roi is None else roi, roi_names=roi_names,
-        voxel_ijk=np.argwhere(reader.mask), ncsnr=test_ncsnr(betas, trials), affine=reader.mask_img.affine,
+        voxel_ijk=np.argwhere(reader.mask), ncsnr=repeat_ncsnr(betas, trials), affine=reader.mask_img.affine,
     )
     return responses, result
 
