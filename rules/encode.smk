@@ -67,6 +67,8 @@ rule brain_score:
     resources:
         mem_mb=3000,
         runtime=20,
+        gpu=GPUS,
+        gpu_model=GPU_MODEL,
     params:
         cfg=stage_config("encode"),
         clip=stage_config("stimuli", "clip"),
