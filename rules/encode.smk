@@ -36,7 +36,7 @@ rule encode:
         gpu=GPUS,
         gpu_model=GPU_MODEL,
     params:
-        cfg={k: v for k, v in stage_config("encode").items() if k != "brain_score"},
+        cfg={k: v for k, v in stage_config("encode").items() if k not in ("brain_score", "synthesis")},
         clip=stage_config("stimuli", "clip"),
         clip_dir=CLIP_DIR,
         code=script_code_hash("encode.py"),
@@ -70,7 +70,7 @@ rule brain_score:
         gpu=GPUS,
         gpu_model=GPU_MODEL,
     params:
-        cfg=stage_config("encode"),
+        cfg={k: v for k, v in stage_config("encode").items() if k != "synthesis"},
         clip=stage_config("stimuli", "clip"),
         clip_dir=CLIP_DIR,
         methods={"lowlevel": "ridge-lowlevel", "final": f"{RECON['decoder']}-diffusion"},

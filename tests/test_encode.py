@@ -185,6 +185,11 @@ def test_encode_config_checks_name_the_setting():
         check_config_combinations(config)
     config["encode"]["synthesis"]["targets"] = ["HVC"]
     check_config_combinations(config)
+    nsd = load_config("nsd")
+    check_config_combinations(nsd)
+    nsd["encode"]["rois"] = ["EVC", "HVC"]
+    with pytest.raises(ConfigError, match=r"the NSD responses have one ROI, 'nsdgeneral' \(data.nsd.roi\)"):
+        check_config_combinations(nsd)
     miyawaki = load_config("miyawaki")
     check_config_combinations(miyawaki)
     miyawaki["encode"]["captions"]["corpus"] = "stimuli"

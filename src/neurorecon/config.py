@@ -64,6 +64,10 @@ def check_config_combinations(config: dict) -> None:
     if encode["enabled"] and uncaptioned and encode["captions"]["corpus"] == "stimuli" and subjects_from_config(config["data"]):
         raise ConfigError(f"encode.captions.corpus 'stimuli' reads the stimuli's captions, which the {source} stimulus "
                           f"table lacks; name a caption file (one caption per line) or set it to null")
+    if source == "nsd" and encode["enabled"] and encode["rois"] not in (None, [config["data"]["nsd"]["roi"]]):
+        raise ConfigError(f"encode.rois is {encode['rois']}, but the NSD responses have one ROI, "
+                          f"{config['data']['nsd']['roi']!r} (data.nsd.roi); set encode.rois to "
+                          f"[{config['data']['nsd']['roi']}] or null")
     targets = encode["synthesis"]["targets"]
     if isinstance(targets, str) and targets != "auto":
         raise ConfigError(f"encode.synthesis.targets is {targets!r}; expected auto or a list of ROI names")

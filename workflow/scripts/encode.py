@@ -48,18 +48,23 @@ rows = summary_rows(result.table, subject)
 stimuli = read_stimulus_table(snakemake.input.stimuli).set_index("stim_id")
 corpus_cfg = cfg["captions"]
 captions = pd.DataFrame(columns=["voxel", "roi", "caption", "similarity", "r_linear"])
-if corpus_cfg["corpus"]:
+corpus_name = corpus_cfg["corpus"]
+if corpus_name == "auto":
+    corpus_name = "stimuli" if "caption" in stimuli.columns else None
+notes = [] if corpus_name or not corpus_cfg["corpus"] else ["no voxel captions: the stimulus table has no captions "
+                                                             "(name a caption file in encode.captions.corpus)"]
+if corpus_name:
     train_ids = [s for s in stim_ids if stimuli.at[s, "split"] == "train"]
     index = {s: i for i, s in enumerate(stim_ids)}
     image_rows = embeddings["image"][[index[s] for s in train_ids]]
-    if corpus_cfg["corpus"] == "stimuli":
+    if corpus_name == "stimuli":
         if "caption" not in stimuli.columns:
             raise InputDataError(snakemake.input.stimuli, "encode.captions.corpus 'stimuli' reads the caption column, "
                                                           "which the stimulus table lacks; name a caption file or set it to null")
         corpus = stimuli.loc[train_ids].reset_index()
         corpus_text = embeddings["text"][[index[s] for s in train_ids]]
     else:
-        corpus = pd.DataFrame({"caption": read_caption_file(corpus_cfg["corpus"])})
+        corpus = pd.DataFrame({"caption": read_caption_file(corpus_name)})
         corpus_text = embed_texts(clip, corpus["caption"].tolist())
     best, similarity = voxel_captions(result.linear.directions(), image_rows, corpus_text, corpus_cfg["temperature"])
     captions = pd.DataFrame({"voxel": np.arange(len(best)), "roi": [responses.roi_names[int(r)] for r in result.voxels["roi"]],
@@ -85,4 +90,4 @@ write_manifest(out_dir, stage="encode", config=cfg, inputs=list(snakemake.input)
                         snakemake.output.captions, snakemake.output.history, out_dir / "linear" / "linear.safetensors",
                         out_dir / "transformer" / "transformer.safetensors", out_dir / "transformer" / "transformer.json"],
                started=started, code_version=snakemake.params.code,
-               extra={"subject": subject, "ceiling": result.ceiling_kind, "n_voxels": int(columns.sum())})
+               extra={"subject": subject, "ceiling": result.ceiling_kind, "n_voxels": int(columns.sum()), "notes": notes})

@@ -124,8 +124,9 @@ def reconstruction_grid(rows: dict[str, np.ndarray], stim_ids: list[str], title:
                 ax.set_ylabel(label, fontsize=8)
             if r == 0:
                 ax.set_title(stim_ids[c], fontsize=6)
+    fig.subplots_adjust(top=1 - 0.45 / (1.2 * len(rows)))   # room for the titles, however many rows
     fig.suptitle(title, fontsize=9)
-    return figure_to_img(fig)
+    return figure_to_img(fig, title)
 
 
 def motion_figure(true: np.ndarray, decoded: np.ndarray, stim_ids: list[str], title: str) -> str:
