@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from neurorecon.artifacts import write_manifest, write_text_atomic
+from neurorecon.artifacts import atomic_path, write_manifest, write_text_atomic
 from neurorecon.encode.captions import caption_hits, hit_summary, known_preferences, read_caption_file, voxel_captions
 from neurorecon.encode.features import image_tokens
 from neurorecon.encode.subject import fit_subject_encoders, roi_columns, summary_rows
@@ -82,7 +82,7 @@ if corpus_name:
         rows = pd.concat([rows, pd.DataFrame(hit_summary(hits)).assign(
             modality="fmri", subject=subject, method="linear-encoder", output="captions")], ignore_index=True)
 write_text_atomic(snakemake.output.captions, captions.to_csv(sep="\t", index=False, float_format="%.4g"))
-with open(snakemake.output.voxels, "wb") as handle:
+with atomic_path(Path(snakemake.output.voxels)) as tmp, open(tmp, "wb") as handle:
     np.savez_compressed(handle, **result.voxels)
 write_text_atomic(snakemake.output.metrics, rows.to_csv(sep="\t", index=False))
 write_manifest(out_dir, stage="encode", config=cfg, inputs=list(snakemake.input),
