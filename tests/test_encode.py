@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from neurorecon.encode.brain_score import brain_score_rows, pattern_correlations
+from neurorecon.encode.brain_score import brain_score_rows
+from neurorecon.evaluate.retrieval import pearson_matrix
 from neurorecon.encode.captions import caption_hits, hit_summary, known_preferences, project_to_images, voxel_captions
 from neurorecon.encode.features import image_tokens
 from neurorecon.encode.linear import LinearEncoder, fit_linear_encoder
@@ -133,7 +134,7 @@ def test_brain_score_is_high_for_the_right_image_and_chance_for_others():
     shuffled = brain_score_rows(measured[::-1], measured, measured, np.zeros(50), roi, {1: "EVC", 2: "HVC"})
     assert all(abs(row["value"]) < 0.25 and row["ceiling"] == pytest.approx(1.0) for row in shuffled)
     assert [row["metric"] for row in perfect] == ["brain_score_EVC", "brain_score_HVC", "brain_score"]
-    assert pattern_correlations(measured, measured).shape == (20, 20)
+    assert pearson_matrix(measured, measured).shape == (20, 20)
 
 
 def test_subject_encoders_score_against_the_noise_free_ceiling():

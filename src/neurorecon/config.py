@@ -45,13 +45,18 @@ def check_config_keys(config: dict, schema: dict, source: str = "config") -> Non
         raise ConfigError(f"{source}: " + "; ".join(problems))
 
 
+def uncaptioned(config: dict) -> bool:
+    """Whether the data source's stimulus table has no captions (Miyawaki; NSD without data.nsd.captions)."""
+    source = config["data"]["source"]
+    return source == "miyawaki" or (source == "nsd" and not config["data"]["nsd"].get("captions"))
+
+
 def check_config_combinations(config: dict) -> None:
     """Raise :class:`ConfigError` for settings that are each valid but cannot work together."""
     source = config["data"]["source"]
     if source not in config["data"]:
         raise ConfigError(f"data.source is {source!r} but there is no data.{source} section")
-    if (source == "miyawaki" or (source == "nsd" and not config["data"]["nsd"].get("captions"))) \
-            and config["decode"]["ridge"]["target"] == "text":
+    if uncaptioned(config) and config["decode"]["ridge"]["target"] == "text":
         raise ConfigError(f"decode.ridge.target 'text' needs captions, which the {source} stimulus table lacks; "
                           "use 'image'")
     _check_cross_subject(config)
@@ -59,9 +64,8 @@ def check_config_combinations(config: dict) -> None:
         raise ConfigError(f"benchmark.glm times the single-trial GLM on BOLD runs, which data.source {source!r} "
                           "does not have (its responses are read, not estimated); set benchmark.glm.enabled: false")
     _check_decoded_inputs(config)
-    uncaptioned = source == "miyawaki" or (source == "nsd" and not config["data"]["nsd"].get("captions"))
     encode = config["encode"]
-    if encode["enabled"] and uncaptioned and encode["captions"]["corpus"] == "stimuli" and subjects_from_config(config["data"]):
+    if encode["enabled"] and uncaptioned(config) and encode["captions"]["corpus"] == "stimuli" and subjects_from_config(config["data"]):
         raise ConfigError(f"encode.captions.corpus 'stimuli' reads the stimuli's captions, which the {source} stimulus "
                           f"table lacks; name a caption file (one caption per line) or set it to null")
     if source == "nsd" and encode["enabled"] and encode["rois"] not in (None, [config["data"]["nsd"]["roi"]]):
@@ -99,11 +103,11 @@ def check_config_combinations(config: dict) -> None:
 def _check_decoded_inputs(config: dict) -> None:
     """The generator's decoded inputs must be decoded, and the control branch trained on the same maps."""
     recon, source = config["reconstruct"], config["data"]["source"]
-    uncaptioned = source == "miyawaki" or (source == "nsd" and not config["data"]["nsd"].get("captions"))
-    if uncaptioned and "text" in config["decode"]["inputs"]["kinds"]:
+    captionless = uncaptioned(config)
+    if captionless and "text" in config["decode"]["inputs"]["kinds"]:
         raise ConfigError(f"decode.inputs.kinds lists 'text', which needs captions that the {source} stimulus table "
                           f"lacks; drop it (decode.inputs.kinds: [structure]){' or set data.nsd.captions' if source == 'nsd' else ''}")
-    if uncaptioned and config["decode"]["inputs"]["kinds"] and config["decode"]["inputs"]["method"] == "retrieval":
+    if captionless and config["decode"]["inputs"]["kinds"] and config["decode"]["inputs"]["method"] == "retrieval":
         raise ConfigError(f"decode.inputs.method 'retrieval' reads the stimuli's captions, which the {source} stimulus "
                           f"table lacks; use method: ridge")
     if (source != "synthetic" and "structure" in config["decode"]["inputs"]["kinds"]
@@ -132,7 +136,7 @@ def _check_decoded_inputs(config: dict) -> None:
     if missing:
         raise ConfigError(f"reconstruct.sampling.inputs or reconstruct.ablation.combinations use {missing}, which "
                           f"decode.inputs.kinds does not decode; add them there or drop them from the inputs")
-    if "text" in extra and uncaptioned:
+    if "text" in extra and captionless:
         raise ConfigError(f"reconstruct.sampling.inputs lists 'text', which needs captions that the {source} stimulus "
                           f"table lacks; set reconstruct.sampling.inputs: [image]")
     if recon["diffusion"]["model"] != "tiny":

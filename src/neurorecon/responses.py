@@ -81,17 +81,19 @@ class Responses:
         values = self.values if values is None else values
         return values.reshape(len(values), len(self.channels), len(self.times))
 
+    def columns(self, roi_names: list[str] | None = None) -> np.ndarray:
+        """The boolean mask of the features in the named ROIs (all features if None)."""
+        if not roi_names:
+            return np.ones(self.values.shape[1], bool)
+        unknown = sorted(set(roi_names) - set(self.roi_names.values()))
+        if unknown:
+            raise KeyError(f"unknown ROI(s) {unknown}; this subject has {sorted(self.roi_names.values())}")
+        return np.isin(self.roi, [index for index, name in self.roi_names.items() if name in roi_names])
+
     def select(self, split: str, roi_names: list[str] | None = None) -> tuple[np.ndarray, pd.DataFrame]:
         """Rows of one split, restricted to voxels in the named ROIs (all voxels if None)."""
         rows = (self.trials["split"] == split).to_numpy()
-        columns = np.ones(self.values.shape[1], bool)
-        if roi_names:
-            unknown = sorted(set(roi_names) - set(self.roi_names.values()))
-            if unknown:
-                raise KeyError(f"unknown ROI(s) {unknown}; this subject has {sorted(self.roi_names.values())}")
-            keep = [index for index, name in self.roi_names.items() if name in roi_names]
-            columns = np.isin(self.roi, keep)
-        return self.values[rows][:, columns], self.trials[rows].reset_index(drop=True)
+        return self.values[rows][:, self.columns(roi_names)], self.trials[rows].reset_index(drop=True)
 
 
 ROW_COLUMNS = ["stim_id", "split", "runs", "n_repeats"]

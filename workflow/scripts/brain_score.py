@@ -15,7 +15,6 @@ from neurorecon.artifacts import write_manifest, write_text_atomic
 from neurorecon.encode.brain_score import brain_score_rows
 from neurorecon.encode.features import image_tokens
 from neurorecon.encode.linear import LinearEncoder
-from neurorecon.encode.subject import roi_columns
 from neurorecon.encode.transformer import TransformerEncoder
 from neurorecon.reconstruct.io import load_reconstructions
 from neurorecon.reconstruct.models import best_device, clip_location
@@ -29,7 +28,7 @@ torch.set_num_threads(snakemake.threads)
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
 train_x, _ = responses.select("train", cfg["rois"])
 test_x, test_trials = responses.select("test", cfg["rois"])
-roi = responses.roi[roi_columns(responses, cfg["rois"])]
+roi = responses.roi[responses.columns(cfg["rois"])]
 clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir), device=best_device())
 encoder_dir = Path(snakemake.input.linear).parent.parent
 if cfg["brain_score"]["model"] == "linear":

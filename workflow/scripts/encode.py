@@ -15,7 +15,7 @@ from PIL import Image
 from neurorecon.artifacts import atomic_path, write_manifest, write_text_atomic
 from neurorecon.encode.captions import caption_hits, hit_summary, known_preferences, read_caption_file, voxel_captions
 from neurorecon.encode.features import image_tokens
-from neurorecon.encode.subject import fit_subject_encoders, roi_columns, summary_rows
+from neurorecon.encode.subject import fit_subject_encoders, summary_rows
 from neurorecon.evaluate.embedding import noise_free_rows
 from neurorecon.io.inputs import InputDataError
 from neurorecon.reconstruct.models import best_device, clip_location
@@ -34,7 +34,7 @@ stim_ids = [str(s) for s in embeddings["stim_ids"]]
 clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir), device=best_device())
 pictures = [Image.fromarray(image) for image in load_stimulus_images(snakemake.input.stimuli, stim_ids)]
 tokens = image_tokens(clip, pictures, cfg["transformer"]["token_stage"])
-columns = roi_columns(responses, cfg["rois"])
+columns = responses.columns(cfg["rois"])
 result = fit_subject_encoders(responses, stim_ids, embeddings["image"], tokens, cfg,
                               noise_free_rows(responses, cfg["rois"], snakemake.input),
                               progress=lambda n: progress(range(n), f"train transformer encoder sub-{subject} (epochs)"))

@@ -14,10 +14,9 @@ import torch
 
 from neurorecon.artifacts import atomic_path, write_manifest, write_text_atomic
 from neurorecon.encode.linear import LinearEncoder
-from neurorecon.encode.subject import roi_columns
 from neurorecon.encode.synthesis import (
-    clip_embedder, population_condition, population_score, predicted_scores, preference_populations,
-    roi_populations, synthesis_rows, synthesise,
+    clip_embedder, population_condition, population_readout, population_score, preference_populations,
+    roi_populations, synthesis_rows, synthesise, unit_images,
 )
 from neurorecon.evaluate.judge import judge_labels, load_judge
 from neurorecon.reconstruct.diffusion import load_tiny_generator
@@ -34,7 +33,7 @@ subject = subject_of(snakemake)
 torch.set_num_threads(snakemake.threads)
 device = best_device()
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
-columns = roi_columns(responses, cfg["rois"])
+columns = responses.columns(cfg["rois"])
 encoder = LinearEncoder.load(Path(snakemake.input.linear).parent)
 clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir), device=device)
 vae = load_vae(*vae_location(snakemake.params.vae, snakemake.params.vae_dir), device=device)
@@ -60,19 +59,24 @@ if attributes and synthesis["targets"] == "auto":
 
 draw = dict(steps=synthesis["steps"], seed=synthesis["seed"])
 unguided = synthesise(generator, None, synthesis["images"], guidance_scale=0.0, **draw)
-natural = load_stimulus_images(snakemake.input.stimuli, train_ids, generator.image_size)
+# embedded once, read out for every target
+with torch.no_grad():
+    natural = embed(unit_images(load_stimulus_images(snakemake.input.stimuli, train_ids, generator.image_size)))
+    unguided_embeddings = embed(unit_images(unguided))
 guided, rows = {}, []
 for name, voxels in progress(list(targets.items()), f"synthesise for each target sub-{subject}"):
-    score = population_score(encoder, voxels, embed)
-    guided[name] = synthesise(generator, score, synthesis["images"], guidance_scale=synthesis["guidance_scale"],
+    guided[name] = synthesise(generator, population_score(encoder, voxels, embed), synthesis["images"],
+                              guidance_scale=synthesis["guidance_scale"],
                               condition=population_condition(encoder, voxels, train_embeddings, cfg["captions"]["temperature"])
                               if synthesis["condition_guidance"] > 0 else None,
                               condition_guidance=synthesis["condition_guidance"], **draw)
-    natural_scores = np.sort(predicted_scores(score, natural))[::-1]
-    rows.append({"target": name, "voxels": int(voxels.sum()),
-                 "predicted_guided": float(predicted_scores(score, guided[name]).mean()),
-                 "predicted_unguided": float(predicted_scores(score, unguided).mean()),
-                 "predicted_top_natural": float(natural_scores[:synthesis["images"]].mean())})
+    readout = population_readout(encoder, voxels)
+    with torch.no_grad():
+        natural_scores = np.sort(readout(natural).numpy())[::-1]
+        rows.append({"target": name, "voxels": int(voxels.sum()),
+                     "predicted_guided": float(readout(embed(unit_images(guided[name]))).mean()),
+                     "predicted_unguided": float(readout(unguided_embeddings).mean()),
+                     "predicted_top_natural": float(natural_scores[:synthesis["images"]].mean())})
 table = pd.DataFrame(rows)
 if attributes:
     judge = load_judge(Path(snakemake.input.judge).parent)

@@ -22,7 +22,7 @@ import numpy as np
 
 from neurorecon.decode.keyed import rows_of
 from neurorecon.decode.ridge import embedding_rows, fit_ridge
-from neurorecon.evaluate.retrieval import METRICS, two_way_identification
+from neurorecon.evaluate.retrieval import METRICS, pearson_matrix, two_way_identification
 from neurorecon.responses import Responses
 
 KINDS = ("text", "structure")
@@ -84,19 +84,10 @@ def decode_inputs(responses: Responses, kinds, embeddings: dict[str, np.ndarray]
     for name, x in rows.items():
         if x is None:
             continue
-        best = map_correlations(decoder.predict(x), corpus_words).argmax(axis=1)
+        best = pearson_matrix(decoder.predict(x), corpus_words).argmax(axis=1)
         result["predicted" if name == "test" else "ceiling"] = {kind: corpus_targets[kind][best] for kind in kinds}
         result["captions" if name == "test" else "ceiling_captions"] = [captions[corpus[i]] for i in best]
     return result
-
-
-def map_correlations(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Pearson r of every predicted map (rows) with every true map (columns)."""
-    def standardised(x):
-        x = x - x.mean(axis=1, keepdims=True)
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    return standardised(predicted) @ standardised(true).T
 
 
 def caption_recall(decoded, true) -> float:
@@ -129,9 +120,9 @@ def input_metrics(kind: str, predicted: np.ndarray, true: np.ndarray, ceiling: n
         return rows
 
     def mean_match(values):
-        return float(np.mean(np.diag(map_correlations(values, true))))
+        return float(np.mean(np.diag(pearson_matrix(values, true))))
 
-    r = map_correlations(predicted, true)
+    r = pearson_matrix(predicted, true)
     rows.append({"metric": "structure_corr", "value": float(np.mean(np.diag(r))),
                  "chance": float(r[~np.eye(n, dtype=bool)].mean()),
                  "ceiling": None if ceiling is None else mean_match(ceiling), "n": n})

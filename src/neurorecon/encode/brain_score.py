@@ -7,14 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def pattern_correlations(predicted: np.ndarray, measured: np.ndarray) -> np.ndarray:
-    """(n, n): correlation across voxels of predicted pattern i (rows) with measured pattern j (columns)."""
-    a = predicted - predicted.mean(axis=1, keepdims=True)
-    b = measured - measured.mean(axis=1, keepdims=True)
-    a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b /= np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return a @ b.T
+from neurorecon.evaluate.retrieval import pearson_matrix
 
 
 def brain_score_rows(predicted: np.ndarray, seen_predicted: np.ndarray, measured: np.ndarray, baseline: np.ndarray,
@@ -26,8 +19,8 @@ def brain_score_rows(predicted: np.ndarray, seen_predicted: np.ndarray, measured
     regions = [(name, roi == label) for label, name in roi_names.items() if (roi == label).any()]
     for name, members in [*regions, ("all", np.ones(len(roi), bool))]:
         measured_roi = measured[:, members] - baseline[members]
-        scores = pattern_correlations(predicted[:, members] - baseline[members], measured_roi)
-        ceiling = pattern_correlations(seen_predicted[:, members] - baseline[members], measured_roi)
+        scores = pearson_matrix(predicted[:, members] - baseline[members], measured_roi)
+        ceiling = pearson_matrix(seen_predicted[:, members] - baseline[members], measured_roi)
         off_diagonal = ~np.eye(len(scores), dtype=bool)
         rows.append({"metric": "brain_score" if name == "all" else f"brain_score_{name}",
                      "value": float(np.diag(scores).mean()), "chance": float(scores[off_diagonal].mean()),

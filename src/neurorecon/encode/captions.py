@@ -66,7 +66,6 @@ def caption_hits(preferences: pd.DataFrame, caption_rows: np.ndarray, corpus: pd
     return pd.DataFrame(rows, columns=["voxel", "attribute", "value", "hit", "chance"])
 
 
-
 def hit_summary(hits: pd.DataFrame) -> list[dict]:
     """Summary rows of the caption check: the hit rate per preferred attribute and overall, each
     against the corpus base rate of the preferred values (chance) and 1 (ceiling)."""

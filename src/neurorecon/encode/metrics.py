@@ -7,14 +7,12 @@ import numpy as np
 import pandas as pd
 
 from neurorecon.evaluate.ceiling import noise_ceiling_percent
+from neurorecon.evaluate.retrieval import row_correlations
 
 
 def column_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson correlation of each column of ``a`` with the same column of ``b`` (0 where either is constant)."""
-    a = a - a.mean(axis=0)
-    b = b - b.mean(axis=0)
-    denominator = np.sqrt((a ** 2).sum(axis=0) * (b ** 2).sum(axis=0))
-    return np.divide((a * b).sum(axis=0), denominator, out=np.zeros(a.shape[1]), where=denominator > 0)
+    return row_correlations(a.T, b.T)
 
 
 def ncsnr_ceiling(snr: np.ndarray, n_repeats: np.ndarray) -> np.ndarray:

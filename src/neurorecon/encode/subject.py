@@ -8,29 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from neurorecon.decode.keyed import rows_of
 from neurorecon.encode.linear import LinearEncoder, fit_linear_encoder
 from neurorecon.encode.metrics import column_correlations, ncsnr_ceiling, roi_table
 from neurorecon.encode.transformer import TransformerEncoder, fit_transformer_encoder, voxel_groups
 from neurorecon.responses import Responses
 
 METHODS = {"linear": "linear-encoder", "transformer": "transformer-encoder"}
-
-
-def roi_columns(responses: Responses, rois: list[str] | None) -> np.ndarray:
-    """The boolean feature mask of the named ROIs (all features when None)."""
-    if not rois:
-        return np.ones(responses.values.shape[1], bool)
-    unknown = sorted(set(rois) - set(responses.roi_names.values()))
-    if unknown:
-        raise KeyError(f"unknown ROI(s) {unknown}; this subject has {sorted(responses.roi_names.values())}")
-    return np.isin(responses.roi, [index for index, name in responses.roi_names.items() if name in rois])
-
-
-def rows_of(index: dict[str, int], stim_ids, what: str) -> list[int]:
-    missing = [s for s in stim_ids if str(s) not in index]
-    if missing:
-        raise KeyError(f"no {what} for stimuli {missing[:5]}")
-    return [index[str(s)] for s in stim_ids]
 
 
 @dataclass
@@ -53,12 +37,11 @@ def fit_subject_encoders(responses: Responses, stim_ids: list[str], embeddings: 
     the correlation of the noise-free test responses with the measured ones where ``clean_test``
     is given (synthetic data), else NSD's ncsnr ceiling where the responses carry one.
     """
-    index = {str(s): i for i, s in enumerate(stim_ids)}
-    columns = roi_columns(responses, cfg["rois"])
+    columns = responses.columns(cfg["rois"])
     train_x, train_trials = responses.select("train", cfg["rois"])
     test_x, test_trials = responses.select("test", cfg["rois"])
-    train_rows = rows_of(index, train_trials["stim_id"], "image features")
-    test_rows = rows_of(index, test_trials["stim_id"], "image features")
+    train_rows = rows_of(stim_ids, train_trials["stim_id"])
+    test_rows = rows_of(stim_ids, test_trials["stim_id"])
     linear = fit_linear_encoder(embeddings[train_rows], train_x, cfg["linear"]["alphas"])
     roi, ijk = responses.roi[columns], responses.voxel_ijk[columns]
     positions = ijk if len(ijk) else np.arange(len(roi))[:, None]

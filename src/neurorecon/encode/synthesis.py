@@ -42,19 +42,25 @@ def clip_embedder(bundle) -> Callable[[torch.Tensor], torch.Tensor]:
     return embed
 
 
-def population_score(encoder: LinearEncoder, voxels: np.ndarray, embed: Callable) -> Callable[[torch.Tensor], torch.Tensor]:
+def population_readout(encoder: LinearEncoder, voxels: np.ndarray) -> Callable[[torch.Tensor], torch.Tensor]:
     """The linear encoder's predicted mean response (in each voxel's training standard deviations
-    above its mean) over ``voxels`` (boolean mask), as a function of images in [0, 1]."""
+    above its mean) over ``voxels`` (boolean mask), as a function of CLIP image embeddings (n, d)."""
     members = np.flatnonzero(voxels)
     coef = torch.as_tensor(encoder.coef[:, members], dtype=torch.float32)
     mean = torch.as_tensor(encoder.mean, dtype=torch.float32)
     scale = torch.as_tensor(encoder.scale, dtype=torch.float32)
     spread = torch.as_tensor(np.linalg.norm(encoder.coef[:, members], axis=0) + 1e-9, dtype=torch.float32)
 
-    def score(images: torch.Tensor) -> torch.Tensor:
-        return (((embed(images) - mean) / scale) @ coef / spread).mean(dim=1)
+    def readout(embeddings: torch.Tensor) -> torch.Tensor:
+        return (((embeddings - mean) / scale) @ coef / spread).mean(dim=1)
 
-    return score
+    return readout
+
+
+def population_score(encoder: LinearEncoder, voxels: np.ndarray, embed: Callable) -> Callable[[torch.Tensor], torch.Tensor]:
+    """:func:`population_readout` as a function of images in [0, 1] (n, 3, H, W), through ``embed``."""
+    readout = population_readout(encoder, voxels)
+    return lambda images: readout(embed(images))
 
 
 def synthesise(generator: ImageGenerator, score: Callable[[torch.Tensor], torch.Tensor] | None, n_images: int, *,
@@ -106,11 +112,15 @@ def synthesise(generator: ImageGenerator, score: Callable[[torch.Tensor], torch.
     return np.concatenate(out)
 
 
+def unit_images(images: np.ndarray) -> torch.Tensor:
+    """uint8 images (n, H, W, 3) as floats in [0, 1] (n, 3, H, W), what ``embed`` and scores take."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+
+
 @torch.no_grad()
 def predicted_scores(score: Callable[[torch.Tensor], torch.Tensor], images: np.ndarray) -> np.ndarray:
     """``score`` of uint8 images (n, H, W, 3)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
-    return score(tensor).numpy()
+    return score(unit_images(images)).numpy()
 
 
 def roi_populations(roi: np.ndarray, roi_names: dict[int, str], names: list[str] | None = None) -> dict[str, np.ndarray]:

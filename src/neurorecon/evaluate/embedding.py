@@ -20,10 +20,7 @@ def noise_free_test_responses(responses: Responses, truth_path: Path, rois: list
         true_response = truth["stimulus_response_pct"]
     train_x, train_trials = responses.select("train", rois)
     test_x, test_trials = responses.select("test", rois)
-    columns = np.ones(responses.values.shape[1], bool)
-    if rois:
-        keep = [index for index, name in responses.roi_names.items() if name in rois]
-        columns = np.isin(responses.roi, keep)
+    columns = responses.columns(rois)
     true_train = true_response[[truth_ids[s] for s in train_trials["stim_id"]]][:, columns]
     true_test = true_response[[truth_ids[s] for s in test_trials["stim_id"]]][:, columns]
     return calibrate_to_measured(true_train, train_x, true_test)

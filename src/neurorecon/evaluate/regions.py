@@ -17,7 +17,7 @@ import pandas as pd
 
 from neurorecon.decode.ridge import fit_ridge
 from neurorecon.evaluate.retrieval import two_way_per_item
-from neurorecon.evaluate.video import row_correlations
+from neurorecon.evaluate.retrieval import row_correlations
 
 # per-item scores: metric -> (target kind, score(predicted, true) -> per-item array)
 Scorer = tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]

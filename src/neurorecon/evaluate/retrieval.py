@@ -24,6 +24,17 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _unit_rows(a) @ _unit_rows(b).T
 
 
+def pearson_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(n, m) Pearson r between the rows of ``a`` and of ``b`` (0 where a row is constant)."""
+    return cosine_similarity(a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True))
+
+
+def row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of matching rows."""
+    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+    return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1) + 1e-24)
+
+
 def image_retrieval_top1(predicted: np.ndarray, true: np.ndarray) -> float:
     """Fraction of predictions whose most similar true embedding is their own."""
     similarity = cosine_similarity(predicted, true)
@@ -50,9 +61,7 @@ def two_way_per_item(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
     n = len(predicted)
     if n < 2:
         raise ValueError("2-way identification needs at least two test items")
-    centred_p = predicted - predicted.mean(axis=1, keepdims=True)
-    centred_t = true - true.mean(axis=1, keepdims=True)
-    corr = _unit_rows(centred_p) @ _unit_rows(centred_t).T
+    corr = pearson_matrix(predicted, true)
     own = np.diag(corr)[:, None]
     return (corr < own).sum(axis=1) / (n - 1)
 

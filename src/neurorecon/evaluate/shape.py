@@ -19,7 +19,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from neurorecon.evaluate.retrieval import two_way_identification
-from neurorecon.evaluate.video import _derangements, _shuffled_mean, identification_rows, row_correlations
+from neurorecon.evaluate.retrieval import row_correlations
+from neurorecon.evaluate.video import _derangements, _shuffled_mean, identification_rows
 
 GEOMETRY = ("chamfer_distance", "emd", "fscore", "voxel_iou")
 LOWER_IS_BETTER = ("chamfer_distance", "emd")

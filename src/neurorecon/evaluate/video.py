@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from neurorecon.decode.video import flow_targets, motion_direction
-from neurorecon.evaluate.retrieval import two_way_identification
+from neurorecon.evaluate.retrieval import row_correlations, two_way_identification
 
 PERMUTATIONS = 200
 
@@ -24,12 +24,6 @@ PERMUTATIONS = 200
 def endpoint_error(predicted: np.ndarray, true: np.ndarray) -> np.ndarray:
     """Per segment, the mean over flow cells of the length of the flow difference (image sides / s)."""
     return np.linalg.norm((predicted - true).reshape(len(true), -1, 2), axis=2).mean(axis=1)
-
-
-def row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of matching rows."""
-    a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
-    return (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1) + 1e-24)
 
 
 def _shuffled_mean(score, predicted: np.ndarray, true, seed: int = 0) -> float:
