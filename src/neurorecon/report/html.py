@@ -17,8 +17,11 @@ STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
 th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}code{background:#f6f6f6;padding:1px 4px}
-.note{color:#555;font-size:0.9em}
+.note{color:#555;font-size:0.9em}img{max-width:100%;height:auto}
 """
+
+
+METRIC_PANELS_PER_ROW = 4   # wider figures are wrapped into rows, so they fit the page
 
 
 SENSOR_TITLES = {"eeg": "EEG: encoder into the CLIP image space", "seeg": "sEEG: region encoder into the CLIP image space"}
@@ -36,8 +39,12 @@ def metrics_figure(summary: pd.DataFrame) -> str:
     """Per-subject bars for each metric, with chance (dashed) and noise ceiling (dots)."""
     per_subject = summary[summary["subject"] != "all"]
     metrics = list(dict.fromkeys(per_subject["metric"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    columns = min(len(metrics), METRIC_PANELS_PER_ROW)
+    grid_rows = -(-len(metrics) // columns)
+    fig, axes = plt.subplots(grid_rows, columns, figsize=(4 * columns, 3.2 * grid_rows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
+    for ax, metric in zip(axes.flat, metrics):
         rows = per_subject[per_subject["metric"] == metric]
         labels = [f"{m}\nsub-{s}" for m, s in zip(rows["method"], rows["subject"])]
         x = range(len(rows))
@@ -49,6 +56,7 @@ def metrics_figure(summary: pd.DataFrame) -> str:
         ax.set_ylim(min(0.0, float(rows["value"].min()) - 0.05), 1.05)
         ax.set_title(metric)
     axes[0][0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
     return figure_to_img(fig)
 
 
@@ -124,8 +132,9 @@ def reconstruction_grid(rows: dict[str, np.ndarray], stim_ids: list[str], title:
                 ax.set_ylabel(label, fontsize=8)
             if r == 0:
                 ax.set_title(stim_ids[c], fontsize=6)
-    fig.subplots_adjust(top=1 - 0.45 / (1.2 * len(rows)))   # room for the titles, however many rows
-    fig.suptitle(title, fontsize=9)
+    height = 1.2 * len(rows)
+    fig.subplots_adjust(top=1 - 0.45 / height)   # room for the titles, however many rows
+    fig.suptitle(title, fontsize=9, y=1 - 0.08 / height, va="top")
     return figure_to_img(fig, title)
 
 
