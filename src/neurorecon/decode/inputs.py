@@ -22,7 +22,9 @@ import numpy as np
 
 from neurorecon.decode.keyed import rows_of
 from neurorecon.decode.ridge import embedding_rows, fit_ridge
-from neurorecon.evaluate.retrieval import METRICS, pearson_matrix, two_way_identification
+from neurorecon.evaluate.retrieval import (
+    METRICS, matched_and_chance, pearson_matrix, row_correlations, two_way_identification,
+)
 from neurorecon.responses import Responses
 
 KINDS = ("text", "structure")
@@ -119,13 +121,9 @@ def input_metrics(kind: str, predicted: np.ndarray, true: np.ndarray, ceiling: n
                          "ceiling": None if ceiling is None else metric(ceiling, true), "n": n})
         return rows
 
-    def mean_match(values):
-        return float(np.mean(np.diag(pearson_matrix(values, true))))
-
-    r = pearson_matrix(predicted, true)
-    rows.append({"metric": "structure_corr", "value": float(np.mean(np.diag(r))),
-                 "chance": float(r[~np.eye(n, dtype=bool)].mean()),
-                 "ceiling": None if ceiling is None else mean_match(ceiling), "n": n})
+    value, chance = matched_and_chance(pearson_matrix(predicted, true))
+    rows.append({"metric": "structure_corr", "value": value, "chance": chance,
+                 "ceiling": None if ceiling is None else float(row_correlations(ceiling, true).mean()), "n": n})
     rows.append({"metric": "structure_2way", "value": two_way_identification(predicted, true), "chance": 0.5,
                  "ceiling": None if ceiling is None else two_way_identification(ceiling, true), "n": n})
     return rows

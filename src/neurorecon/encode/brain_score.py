@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurorecon.evaluate.retrieval import pearson_matrix
+from neurorecon.evaluate.retrieval import matched_and_chance, pearson_matrix
 
 
 def brain_score_rows(predicted: np.ndarray, seen_predicted: np.ndarray, measured: np.ndarray, baseline: np.ndarray,
@@ -21,8 +21,7 @@ def brain_score_rows(predicted: np.ndarray, seen_predicted: np.ndarray, measured
         measured_roi = measured[:, members] - baseline[members]
         scores = pearson_matrix(predicted[:, members] - baseline[members], measured_roi)
         ceiling = pearson_matrix(seen_predicted[:, members] - baseline[members], measured_roi)
-        off_diagonal = ~np.eye(len(scores), dtype=bool)
-        rows.append({"metric": "brain_score" if name == "all" else f"brain_score_{name}",
-                     "value": float(np.diag(scores).mean()), "chance": float(scores[off_diagonal].mean()),
-                     "ceiling": float(np.diag(ceiling).mean()), "n": int(len(scores))})
+        value, chance = matched_and_chance(scores)
+        rows.append({"metric": "brain_score" if name == "all" else f"brain_score_{name}", "value": value,
+                     "chance": chance, "ceiling": matched_and_chance(ceiling)[0], "n": int(len(scores))})
     return rows

@@ -27,6 +27,7 @@ import numpy as np
 from skimage.color import rgb2gray
 from skimage.metrics import structural_similarity
 
+from neurorecon.evaluate.retrieval import matched_and_chance, pearson_matrix
 from neurorecon.reconstruct.lowlevel import resize_images
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -56,11 +57,8 @@ BACKBONES = {
 
 def pixcorr_matrix(recon: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Pearson r of every reconstruction (rows) with every stimulus (columns), on RGB pixels."""
-    a = recon.reshape(len(recon), -1).astype(np.float64)
-    b = truth.reshape(len(truth), -1).astype(np.float64)
-    a = (a - a.mean(1, keepdims=True)) / np.maximum(a.std(1, keepdims=True), 1e-12)
-    b = (b - b.mean(1, keepdims=True)) / np.maximum(b.std(1, keepdims=True), 1e-12)
-    return a @ b.T / a.shape[1]
+    return pearson_matrix(recon.reshape(len(recon), -1).astype(np.float64),
+                          truth.reshape(len(truth), -1).astype(np.float64))
 
 
 def ssim_matrix(recon: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -84,13 +82,6 @@ def two_way_from_matrix(similarity: np.ndarray) -> float:
         raise ValueError("2-way identification needs at least 2 items")
     wins = (similarity < np.diag(similarity)[:, None]).sum(axis=1)
     return float(np.mean(wins / (n - 1)))
-
-
-def matched_and_chance(matrix: np.ndarray) -> tuple[float, float]:
-    """Mean over matched pairs (the diagonal) and over mismatched pairs (chance)."""
-    n = len(matrix)
-    off = ~np.eye(n, dtype=bool)
-    return float(np.mean(np.diag(matrix))), float(matrix[off].mean())
 
 
 def resolve_weights(setting: str | None, backbone: Backbone) -> Path | None:
@@ -193,9 +184,11 @@ def image_metrics(recon: np.ndarray, truth: np.ndarray, size: int, feature_fns: 
     return rows
 
 
-def available_feature_fns(backbones: dict[str, str | None], clip_bundle=None) -> tuple[dict, list[str]]:
+def available_feature_fns(backbones: dict[str, str | None],
+                          clip_features: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[dict, list[str]]:
     """Feature functions for every backbone whose weights are present, plus the project's CLIP
-    (``clip_2way``), and a note for each backbone skipped and why."""
+    (``clip_2way``) when ``clip_features`` (uint8 images -> CLIP embeddings) is given, and a note
+    for each backbone skipped and why."""
     fns: dict[str, tuple[str, FeatureFn]] = {}
     notes = []
     for name, setting in backbones.items():
@@ -210,8 +203,8 @@ def available_feature_fns(backbones: dict[str, str | None], clip_bundle=None) ->
             continue
         model = load_backbone(name, weights)
         fns[name] = (backbone.kind, lambda images, _name=name, _model=model: backbone_features(_name, _model, images))
-    if clip_bundle is not None:
-        fns["clip"] = ("2way", lambda images: {"clip_2way": clip_image_features(clip_bundle, images)})
+    if clip_features is not None:
+        fns["clip"] = ("2way", lambda images: {"clip_2way": clip_features(images)})
     return fns, notes
 
 
@@ -263,7 +256,8 @@ class ImageScorer:
         from neurorecon.stimuli.images import read_stimulus_table
 
         self.cfg, self.clip, self.judge, self.stimuli_tsv = cfg, clip_bundle, judge, stimuli_tsv
-        self.feature_fns, self.notes = available_feature_fns(cfg["backbones"], clip_bundle)
+        self._clip_cache: dict[int, np.ndarray] = {}
+        self.feature_fns, self.notes = available_feature_fns(cfg["backbones"], self.clip_features)
         self.stimuli = read_stimulus_table(stimuli_tsv).set_index("stim_id")
         self.attributes = [a for a in ATTRIBUTES if a in self.stimuli.columns]
         ids = embeddings["stim_ids"].astype(str)
@@ -271,19 +265,28 @@ class ImageScorer:
         self.train_features = embeddings["image"][np.isin(ids, train_ids)]
         self.train_attributes = {a: self.stimuli.loc[train_ids, a].to_numpy() for a in self.attributes}
 
+    def clip_features(self, images: np.ndarray) -> np.ndarray:
+        """The CLIP embeddings of an image set, computed once per set within :meth:`rows` (its 2-way
+        metric and the attribute judge both read them)."""
+        if id(images) not in self._clip_cache:
+            self._clip_cache[id(images)] = clip_image_features(self.clip, images)
+        return self._clip_cache[id(images)]
+
     def rows(self, images: np.ndarray, ceiling: np.ndarray | None, stim_ids: list[str]) -> list[dict]:
         """Metric rows (metric, value, chance, ceiling, n) of reconstructions of ``stim_ids``."""
         from neurorecon.evaluate.judge import judge_rows
         from neurorecon.stimuli.images import load_stimulus_images
 
         truth = load_stimulus_images(self.stimuli_tsv, stim_ids)
-        rows = image_metrics(images, truth, self.cfg["size"], self.feature_fns, ceiling)
-        true = {a: self.stimuli.loc[stim_ids, a].to_numpy() for a in self.attributes}
-        if self.attributes:
-            rows += attribute_metrics(
-                clip_image_features(self.clip, images),
-                clip_image_features(self.clip, ceiling) if ceiling is not None else None, true, self.train_features,
-                self.train_attributes)
+        try:
+            rows = image_metrics(images, truth, self.cfg["size"], self.feature_fns, ceiling)
+            true = {a: self.stimuli.loc[stim_ids, a].to_numpy() for a in self.attributes}
+            if self.attributes:
+                rows += attribute_metrics(self.clip_features(images),
+                                          self.clip_features(ceiling) if ceiling is not None else None, true,
+                                          self.train_features, self.train_attributes)
+        finally:
+            self._clip_cache.clear()   # the ids are those of this call's arrays only
         if self.judge is not None and len(self.attributes) == len(ATTRIBUTES):
             rows += judge_rows(self.judge, images, ceiling, true)
         return rows

@@ -29,6 +29,13 @@ def pearson_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return cosine_similarity(a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True))
 
 
+def matched_and_chance(matrix: np.ndarray) -> tuple[float, float]:
+    """Mean over matched pairs (the diagonal) and over mismatched pairs (chance)."""
+    n = len(matrix)
+    off = ~np.eye(n, dtype=bool)
+    return float(np.mean(np.diag(matrix))), float(matrix[off].mean())
+
+
 def row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson correlation of matching rows."""
     a, b = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
