@@ -204,11 +204,7 @@ def _train_controlnet(unet, batches, maps: np.ndarray, cfg: dict, device: str, g
     from diffusers import ControlNetModel
 
     control_cfg = cfg["controlnet"]
-    structure = torch.from_numpy(np.ascontiguousarray(maps)).float()[:, None]
-    latent_size = unet.config.sample_size
-    if structure.shape[-1] != latent_size:
-        structure = torch.nn.functional.interpolate(structure, size=latent_size, mode="bilinear", align_corners=False)
-    structure = structure.to(device)
+    structure = maps_at(maps, unet.config.sample_size).to(device)
     controlnet = ControlNetModel.from_unet(unet, conditioning_channels=1,
                                            conditioning_embedding_out_channels=(16,)).to(device)
     unet.requires_grad_(False)
@@ -356,12 +352,17 @@ def _control_maps(generator_model: ImageGenerator, structure: np.ndarray) -> tor
     if controlnet is None:
         raise ValueError(f"the generator {generator_model.name} has no control branch for structure maps; "
                          f"leave structure out of reconstruct.sampling.inputs")
-    maps = torch.from_numpy(np.ascontiguousarray(structure)).float()[:, None]
     downsampling = 2 ** (len(controlnet.config.conditioning_embedding_out_channels) - 1)
-    size = generator_model.unet.config.sample_size * downsampling
-    if maps.shape[-1] != size:
-        maps = torch.nn.functional.interpolate(maps, size=size, mode="bilinear", align_corners=False)
+    maps = maps_at(structure, generator_model.unet.config.sample_size * downsampling)
     return maps.repeat(1, controlnet.config.conditioning_channels, 1, 1)
+
+
+def maps_at(maps: np.ndarray, size: int) -> torch.Tensor:
+    """Structure maps (n, s, s) as a (n, 1, size, size) tensor, resized bilinearly where s differs."""
+    tensor = torch.from_numpy(np.ascontiguousarray(maps)).float()[:, None]
+    if tensor.shape[-1] != size:
+        tensor = torch.nn.functional.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
+    return tensor
 
 
 @torch.no_grad()
