@@ -247,3 +247,14 @@ def test_sampled_inputs_come_back_square_and_checked(tmp_path):
         "a red star", "a blue ring"]
     with pytest.raises(InputDataError, match="other test stimuli"):
         sampled_inputs(path, ["b", "a"], ["image", "structure"])
+
+
+def test_sampling_refuses_low_level_images_of_other_stimuli():
+    from neurorecon.reconstruct.subject import sampling_sets
+
+    lowlevel = {"stim_ids": np.array(["s2", "s1"]), "images": np.zeros((2, 4, 4, 3), np.uint8)}
+    with pytest.raises(ValueError, match="predictions.npz and reconstructions.npz list different test stimuli"):
+        sampling_sets(["s1", "s2"], lowlevel, np.zeros((2, 8)), None, {"images": {}, "ceiling": {}},
+                      "predictions.npz and reconstructions.npz")
+    sets = sampling_sets(["s2", "s1"], lowlevel, np.zeros((2, 8)), None, {"images": {}, "ceiling": {}}, "")
+    assert set(sets) == {"images"}

@@ -36,7 +36,8 @@ ceiling_decoded = None if clean is None else decoder.predict(clean)
 for name, path in zip(snakemake.params.combinations, snakemake.output.reconstructions):
     sampling = {**snakemake.params.sampling, "inputs": name.split("+")}
     inputs = sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"], follows=generator.structure)
-    sets = sampling_sets(lowlevel, decoded, ceiling_decoded, inputs)
+    sets = sampling_sets(stim_ids, lowlevel, decoded, ceiling_decoded, inputs,
+                         f"{snakemake.input.predictions} and {snakemake.input.lowlevel}")
     arrays = brain_guided_images(generator, clip, sets, sampling,
                                  progress=lambda batches, kind: progress(batches, f"sample {name} {kind} sub-{subject}"))
     save_reconstructions(Path(path), stim_ids, arrays["images"], arrays.get("ceiling"))

@@ -35,8 +35,6 @@ clip = load_clip(*clip_location(snakemake.params.clip, snakemake.params.clip_dir
 
 lowlevel = load_reconstructions(Path(snakemake.input.lowlevel))
 stim_ids, decoded = load_predictions(Path(snakemake.input.predictions))
-if stim_ids != [str(s) for s in lowlevel["stim_ids"]]:
-    raise ValueError(f"{snakemake.input.predictions} and {snakemake.input.lowlevel} list different test stimuli")
 subject = subject_of(snakemake)
 responses = Responses.load(Path(snakemake.input.responses), Path(snakemake.input.trials))
 decoder = load_saved_decoder(Path(snakemake.input.decoder), subject)
@@ -44,7 +42,8 @@ clean = noise_free_rows(responses, decoder.rois, snakemake.input)
 inputs = (sampled_inputs(Path(snakemake.input.inputs), stim_ids, sampling["inputs"], generator.text_input,
                          generator.structure)
           if "inputs" in snakemake.input.keys() else {"images": {}, "ceiling": {}})
-sets = sampling_sets(lowlevel, decoded, None if clean is None else decoder.predict(clean), inputs)
+sets = sampling_sets(stim_ids, lowlevel, decoded, None if clean is None else decoder.predict(clean), inputs,
+                     f"{snakemake.input.predictions} and {snakemake.input.lowlevel}")
 
 out_dir = Path(snakemake.output.manifest).parent
 arrays = brain_guided_images(generator, clip, sets, sampling,

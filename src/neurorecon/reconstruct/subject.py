@@ -109,10 +109,14 @@ def choose_samples(sample_embeddings: np.ndarray, decoded: np.ndarray) -> np.nda
     return np.einsum("nkd,nd->nk", unit, target).argmax(axis=1)
 
 
-def sampling_sets(lowlevel: dict, decoded: np.ndarray, ceiling_decoded: np.ndarray | None, inputs: dict) -> dict:
+def sampling_sets(stim_ids: list[str], lowlevel: dict, decoded: np.ndarray, ceiling_decoded: np.ndarray | None,
+                  inputs: dict, sources: str) -> dict:
     """The sets :func:`brain_guided_images` draws: ``images`` from the measured responses' low-level
-    images, decoded embeddings and further inputs (``sampled_inputs``), and ``ceiling`` from the
-    noise-free ones when ``ceiling_decoded`` is given."""
+    images, decoded embeddings (of ``stim_ids``) and further inputs (``sampled_inputs``), and
+    ``ceiling`` from the noise-free ones when ``ceiling_decoded`` is given. The low-level images must
+    be of the same test stimuli, in the same order; ``sources`` names the two files in the error."""
+    if list(stim_ids) != [str(s) for s in lowlevel["stim_ids"]]:
+        raise ValueError(f"{sources} list different test stimuli")
     sets = {"images": (lowlevel["images"], decoded, inputs["images"])}
     if ceiling_decoded is not None:
         sets["ceiling"] = (lowlevel["ceiling"], ceiling_decoded, inputs["ceiling"])
